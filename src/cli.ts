@@ -1,0 +1,103 @@
+// The command line: parse flags with yargs, call a command, map the outcome to an exit code.
+// Command modules are imported only when chosen, so `pi-seed validate` does not load renderers.
+import yargs, { type Argv } from 'yargs';
+import { EXIT_INVALID, EXIT_USAGE, type Io, processIo, UserError } from './cli-io.js';
+
+const DEFAULT_CONFIG = 'cluster.yaml';
+const DEFAULT_OUT = 'out';
+
+const configOption = { type: 'string', default: DEFAULT_CONFIG, describe: 'cluster description', requiresArg: true } as const;
+const strictOption = { type: 'boolean', default: false, describe: 'treat warnings as errors' } as const;
+
+function usageError(message: string): never {
+  throw new UserError(message, EXIT_USAGE);
+}
+
+/** Repeated `--node a --node b` and `--node a,b` both work. */
+function nodeList(value: unknown): string[] {
+  const items = (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap((v) => String(v).split(','));
+  return items.map((s) => s.trim()).filter(Boolean);
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let exitCode = 0;
+  const parser: Argv = yargs(argv)
+    .scriptName('pi-seed')
+    .usage('$0 <command> [options]\n\nTurns cluster.yaml into cloud-init seed files for each Raspberry Pi.')
+    .command('init', 'write a commented starter cluster.yaml', (y) => y.option('config', configOption).option('force', { type: 'boolean', default: false, describe: 'overwrite an existing file' }), async (args) => {
+      const { runInit } = await import('./commands/init.js');
+      exitCode = runInit({ config: args.config, force: args.force }, io);
+    })
+    .command('validate', 'check cluster.yaml and report every problem', (y) => y.option('config', configOption).option('strict', strictOption), async (args) => {
+      const { runValidate } = await import('./commands/validate.js');
+      exitCode = runValidate({ config: args.config, strict: args.strict }, io);
+    })
+    .command(
+      'build',
+      'write each node\'s seed files to the output folder',
+      (y) =>
+        y
+          .option('config', configOption)
+          .option('out', { type: 'string', default: DEFAULT_OUT, describe: 'output folder', requiresArg: true })
+          .option('node', { type: 'string', array: true, describe: 'build only this node (repeatable)', requiresArg: true })
+          .option('all', { type: 'boolean', default: false, describe: 'build every node (the default without --node)' })
+          .option('check', { type: 'boolean', default: false, describe: 'write nothing; show what would change and exit 1 if anything would' })
+          .option('strict', strictOption),
+      async (args) => {
+        const nodes = nodeList(args.node);
+        if (args.all && nodes.length > 0) usageError('--all and --node exclude each other');
+        const { runBuild } = await import('./commands/build.js');
+        exitCode = runBuild({ config: args.config, out: args.out, nodes, strict: args.strict, check: args.check }, io);
+      },
+    )
+    .command(
+      'diff',
+      'show what `build` would change in the output folder; exit 1 if anything would',
+      (y) => y.option('config', configOption).option('out', { type: 'string', default: DEFAULT_OUT, describe: 'output folder', requiresArg: true }).option('node', { type: 'string', array: true, requiresArg: true, describe: 'compare only this node' }).option('strict', strictOption),
+      async (args) => {
+        const { runBuild } = await import('./commands/build.js');
+        exitCode = runBuild({ config: args.config, out: args.out, nodes: nodeList(args.node), strict: args.strict, check: true }, io);
+      },
+    )
+    .command(
+      'status',
+      'ask the control plane how far each node is',
+      (y) =>
+        y
+          .option('config', configOption)
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+          .option('watch', { type: 'boolean', default: false, describe: 'refresh every few seconds until interrupted' })
+          .option('address', { type: 'string', describe: 'reach the control plane at this address instead of its LAN address', requiresArg: true }),
+      async (args) => {
+        const { runStatus } = await import('./commands/status.js');
+        exitCode = await runStatus({ config: args.config, json: args.json, watch: args.watch, address: args.address }, io);
+      },
+    )
+    .demandCommand(1, 'name a command: init, validate, build, diff or status')
+    .strict()
+    .help()
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      if (error) throw error;
+      usageError(message);
+    });
+
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (err) {
+    if (err instanceof UserError) {
+      io.err(`error: ${err.message}\n${err.exitCode === EXIT_USAGE ? 'run `pi-seed --help` for usage\n' : ''}`);
+      return err.exitCode;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && /^E[A-Z]+$/.test(code)) {
+      // File-system problems the user can fix (permissions, full disk, read-only card).
+      io.err(`error: ${(err as Error).message}\n`);
+      return EXIT_INVALID;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+// pi-seed build: renders every node's seed files into the output folder, atomically.
+// With --check it writes nothing and reports what a build would change (like `pi-seed diff`).
+import { randomBytes } from 'node:crypto';
+import { EXIT_INVALID, EXIT_OK, type Io, reportDiagnostics } from '../cli-io.js';
+import { hasErrors } from '../diagnostics.js';
+import { compareTree } from '../emit/compare.js';
+import { generatedNodeDirs, removeStaleStaging, writeOutputTree } from '../emit/output-dir.js';
+import { fullTree, loadCluster, publicTree, selectNodes } from '../pipeline.js';
+import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
+
+export interface BuildOptions {
+  config: string;
+  out: string;
+  nodes: string[];
+  strict: boolean;
+  check: boolean;
+  /** Injected for tests; a CSPRNG in production. */
+  random?: (n: number) => Buffer;
+}
+
+export function runBuild(options: BuildOptions, io: Io): number {
+  const loaded = loadCluster(options.config, options.strict);
+  const plan = loaded.plan;
+  const unknown = plan ? selectNodes(plan, options.nodes) : [];
+  reportDiagnostics(io, [...loaded.diagnostics, ...unknown], loaded.source?.text);
+  if (!plan || hasErrors(loaded.diagnostics) || unknown.length > 0) return EXIT_INVALID;
+
+  if (options.check) {
+    const changes = compareTree(options.out, publicTree(plan, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);
+    if (changes.length === 0) {
+      io.err(`${options.out}: up to date\n`);
+      return EXIT_OK;
+    }
+    for (const change of changes) io.out(change.diff);
+    io.err(`${changes.length} file${changes.length === 1 ? '' : 's'} would change: ${changes.map((c) => c.path).join(', ')}\nrun \`pi-seed build\` to update ${options.out}\n`);
+    return EXIT_INVALID;
+  }
+
+  const secrets = loadOrCreateSecrets(options.config, options.random ?? randomBytes, true)!;
+  if (secrets.created) io.err(`created ${secrets.path} (mode 0600): back it up and never commit it\n`);
+  const tree = fullTree(plan, secrets.secrets, options.nodes);
+  const all = options.nodes.length === 0;
+  const prune = all ? generatedNodeDirs(options.out).filter((dir) => !plan.nodes.some((n) => n.name === dir)) : [];
+  removeStaleStaging(options.out);
+  writeOutputTree(options.out, tree, prune);
+  const built = all ? plan.nodes.map((n) => n.name) : options.nodes;
+  io.err(`wrote ${built.map((n) => `${options.out}/${n}/`).join(', ')} and ${options.out}/ssh_config\n`);
+  for (const name of prune) io.err(`removed ${options.out}/${name}/ (no longer in the cluster)\n`);
+  return EXIT_OK;
+}

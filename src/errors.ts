@@ -1,0 +1,96 @@
+// The catalog of every user-facing message (after butane's config/common/errors.go): one place
+// to read, word and test them. Messages are lower-case sentences stating the rule; hints say
+// how to fix it. Each entry returns a Problem; callers add the path and position.
+import { type Diagnostic, type Problem } from './diagnostics.js';
+
+const error = (code: string, message: string, hint?: string): Problem => ({ severity: 'error', code, message, ...(hint ? { hint } : {}) });
+const warning = (code: string, message: string, hint?: string): Problem => ({ severity: 'warning', code, message, ...(hint ? { hint } : {}) });
+const fileProblem = (file: string, p: Problem): Diagnostic => ({ ...p, path: [], file });
+
+export const SUPPORTED_API_VERSION = 'pi-seed/v1';
+
+export const msg = {
+  // --- reading the file ---
+  cannotRead: (file: string, code: string) =>
+    fileProblem(file, error('cannot-read', `cannot read ${file} (${code})`, code === 'ENOENT' ? 'create one with `pi-seed init`, or pass --config PATH' : 'check the path and its permissions')),
+  notAFile: (file: string) => fileProblem(file, error('not-a-file', `${file} is not a regular file`, 'pass the path of a cluster.yaml file with --config')),
+  tooLarge: (file: string, size: number, max: number) =>
+    fileProblem(file, error('file-too-large', `${file} is ${size} bytes; a cluster description is at most ${max} bytes`, 'check that --config names the right file')),
+  binaryFile: (file: string) => fileProblem(file, error('binary-file', `${file} contains NUL bytes: it is not a YAML text file`, 'check that --config names the right file')),
+  notUtf8: (file: string) => fileProblem(file, error('not-utf8', `${file} is not valid UTF-8 text`, 'save the file as UTF-8')),
+  yamlSyntax: (detail: string) => error('yaml-syntax', `invalid YAML: ${detail}`, 'fix the YAML syntax at the position shown (indentation, quotes, colons)'),
+  duplicateKey: () => error('duplicate-key', 'a key appears twice in the same mapping', 'keep one of the two entries: YAML keeps only one of them silently in many tools'),
+  emptyFile: () => error('empty-file', 'the file is empty', 'start from `pi-seed init`, which writes a commented example'),
+  notAMapping: (found: string) => error('not-a-mapping', `the top level must be a mapping of keys, found ${found}`, 'start the file with `apiVersion: pi-seed/v1`; see `pi-seed init` for the layout'),
+
+  // --- schema ---
+  unknownApiVersion: (found: unknown) =>
+    error('unknown-api-version', `unknown apiVersion ${JSON.stringify(found)}; this pi-seed understands ${SUPPORTED_API_VERSION}`, `set \`apiVersion: ${SUPPORTED_API_VERSION}\``),
+  unknownKey: (key: string, suggestion?: string) =>
+    error('unknown-key', `unknown key ${JSON.stringify(key)}${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ''}`, suggestion ? `rename it to ${suggestion}` : 'remove it; the config reference in README.md lists every key'),
+  missingKey: (key: string) => error('missing-key', `missing required key ${JSON.stringify(key)}`, `add ${key}; the config reference in README.md describes it`),
+  wrongType: (expected: string, found: string) => error('wrong-type', `expected ${expected}, found ${found}`, expected === 'string' ? 'quote the value, e.g. "1.37"' : undefined),
+  notOneOf: (allowed: readonly unknown[]) => error('not-allowed', `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`),
+  badPattern: (what: string, example: string) => error('bad-format', `not a valid ${what}`, `write it like ${example}`),
+  tooFewItems: (min: number) => error('too-few-items', `needs at least ${min} item${min === 1 ? '' : 's'}`),
+  tooManyItems: (max: number) => error('too-many-items', `takes at most ${max} items`),
+  outOfRange: (min?: number, max?: number) => error('out-of-range', `must be between ${min ?? '-∞'} and ${max ?? '∞'}`),
+
+  // --- nodes ---
+  duplicateNodeName: (name: string, first: number) =>
+    error('duplicate-node-name', `node name ${JSON.stringify(name)} is already used by nodes[${first}]`, 'give every node its own hostname'),
+  duplicateAddress: (address: string, first: string) =>
+    error('duplicate-address', `address ${address} is already used by node ${first}`, 'give every node its own address'),
+  noControlPlane: () => error('no-control-plane', 'no node has role control-plane', 'set `role: control-plane` on exactly one node'),
+  multipleControlPlanes: (names: string[]) =>
+    error('multiple-control-planes', `${names.length} control-plane nodes (${names.join(', ')}); pi-seed v1 builds clusters with exactly one`, 'make one of them the control plane and the others workers; highly available control planes are planned for a later version'),
+  addressOutsideSubnet: (address: string, subnet: string) =>
+    error('address-outside-subnet', `address ${address} is not inside the LAN subnet ${subnet}`, 'pick an address inside network.subnet, or fix the subnet'),
+  addressReserved: (address: string, what: string) =>
+    error('address-reserved', `address ${address} is the subnet's ${what} address`, 'pick a host address that your router does not hand out by DHCP'),
+  addressIsGateway: (address: string) => error('address-is-gateway', `address ${address} is the gateway's address`, 'the router already uses it; pick another address'),
+  gatewayOutsideSubnet: (gateway: string, subnet: string) =>
+    error('gateway-outside-subnet', `gateway ${gateway} is not a host address of the LAN subnet ${subnet}`, 'the gateway is your router\'s LAN address, inside network.subnet'),
+  memoryRequired: (board: string) =>
+    error('memory-required', `a ${board} comes in several memory sizes; say which`, 'add e.g. `memory: 4GB` to the node'),
+  memoryNotForBoard: (board: string, memory: string, allowed: readonly string[]) =>
+    error('memory-not-for-board', `a ${board} does not come with ${memory}`, `use one of ${allowed.join(', ')}`),
+  controlPlaneTooSmall: (memory: string) =>
+    error('control-plane-too-small', `the control plane has ${memory} of memory; kubeadm requires at least 2 GB`, 'make a board with 2 GB or more the control plane'),
+  smallWorker: (memory: string) =>
+    warning('small-worker', `a worker with ${memory} of memory leaves little room for pods after the kubelet, containerd and Flannel`, 'expect evictions under load; prefer a 2 GB or larger board'),
+  pi5NeedsNewerUbuntu: (release: string) =>
+    error('pi5-needs-newer-ubuntu', `a Raspberry Pi 5 does not boot Ubuntu ${release}; it needs 23.10 or later`, 'set os.ubuntu to "24.04" or "26.04"'),
+
+  // --- networks ---
+  badCidr: (value: string) => error('bad-cidr', `${JSON.stringify(value)} is not an IPv4 network in CIDR notation with its host bits zero`, 'write it like 10.244.0.0/16'),
+  networksOverlap: (a: string, b: string) =>
+    error('networks-overlap', `${a} overlaps ${b}`, 'the pod network, the service network and the LAN must not share addresses; pick disjoint ranges'),
+  badPool: (value: string) =>
+    error('bad-address-pool', `${JSON.stringify(value)} is not an address range "A-B" (A ≤ B) or a CIDR`, 'write it like 192.168.1.210-192.168.1.215'),
+  poolOutsideSubnet: (pool: string, subnet: string) =>
+    error('pool-outside-subnet', `the MetalLB pool ${pool} is not inside the LAN subnet ${subnet}`, 'MetalLB in L2 mode answers ARP on the LAN: pick free addresses inside network.subnet'),
+  poolOverlapsNode: (node: string, address: string) =>
+    error('pool-overlaps-node', `the MetalLB pool contains node ${node}'s address ${address}`, 'shrink or move the pool so it holds no node address'),
+  poolOverlapsGateway: (gateway: string) => error('pool-overlaps-gateway', `the MetalLB pool contains the gateway ${gateway}`, 'move the pool away from your router\'s address'),
+  poolReserved: (address: string) => error('pool-reserved', `the MetalLB pool contains the subnet's network or broadcast address ${address}`, 'keep the pool to host addresses'),
+  demoNeedsPool: () => error('demo-needs-pool', 'the demo app is a LoadBalancer service but kubernetes.metallb.addresses is not set', 'add a MetalLB pool, e.g. `metallb: {addresses: 192.168.1.210-192.168.1.215}`, or turn addons.demo off'),
+
+  // --- versions ---
+  kubernetesUnsupported: (version: string, min: string, max: string) =>
+    error('kubernetes-version-unsupported', `Kubernetes ${version} is not supported; pi-seed supports ${min} to ${max}`, `set kubernetes.version to a minor between ${min} and ${max}`),
+  cgroupV1Release: (version: string) =>
+    warning('cgroup-v1-release', `Ubuntu 20.04 boots with cgroup v1, which the kubelet ${version} refuses; pi-seed adds systemd.unified_cgroup_hierarchy=1 to cmdline.txt to boot it with cgroup v2`, 'prefer Ubuntu 24.04; 20.04 is past its standard support'),
+  endOfStandardSupport: (release: string) =>
+    warning('release-past-support', `Ubuntu ${release} is past its standard support; security updates need Ubuntu Pro`, 'prefer Ubuntu 24.04 for new clusters'),
+
+  // --- admin ---
+  noLogin: () =>
+    warning('no-login', 'admin has no SSH key and no password: nobody can log in to the nodes', 'add your public key to admin.sshAuthorizedKeys (cat ~/.ssh/id_ed25519.pub)'),
+  passwordLoginWithoutPassword: () =>
+    error('password-login-without-password', 'admin.sshPasswordLogin is on but admin.passwordHash is not set', 'add passwordHash (mkpasswd -m sha-512), or turn sshPasswordLogin off and use keys'),
+
+  // --- command line ---
+  unknownNode: (name: string, known: string[], suggestion?: string) =>
+    error('unknown-node', `no node named ${JSON.stringify(name)} in the cluster${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ''}`, `known nodes: ${known.join(', ')}`),
+} as const;

@@ -1,0 +1,344 @@
+// The pi-seed join protocol, desktop side: key derivation, MACs, the sealed join reply, and the
+// authenticated status request behind `pi-seed status`. It mirrors templates/join/pi_seed_join.py
+// (the nodes' side); docs/join-protocol.md is the specification both follow.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { request } from 'node:http';
+
+export const PROTOCOL = 'pi-seed/v1';
+export const JOIN_CONFIG_API_VERSION = 'pi-seed/join/v1';
+
+/** Phases a worker reports, in bootstrap order. */
+export const WORKER_PHASES = ['preparing', 'waiting-for-master', 'joining', 'joined', 'failed'] as const;
+/** Phases the control plane records locally. */
+export const CONTROL_PLANE_PHASES = ['preparing', 'initialising', 'ready', 'failed'] as const;
+
+/** The HTTP header carrying the status reply's MAC. */
+export const STATUS_MAC_HEADER = 'x-pi-seed-mac';
+
+// Labels of every HMAC input: each ends in "\n" and contains no other "\n", so an input of one
+// kind can never be read as an input of another kind.
+const LABEL_NODE_KEY = 'pi-seed/v1 node-key\n';
+const LABEL_ADMIN_KEY = 'pi-seed/v1 admin-key';
+const LABEL_JOIN = 'pi-seed/v1 join\n';
+const LABEL_JOIN_REPLY = 'pi-seed/v1 join-reply\n';
+const LABEL_SEAL_KEY = 'pi-seed/v1 join-reply-key\n';
+const LABEL_PHASE = 'pi-seed/v1 phase\n';
+const LABEL_STATUS = 'pi-seed/v1 status\n';
+const LABEL_STATUS_REPLY = 'pi-seed/v1 status-reply\n';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const MAX_STATUS_REPLY = 1024 * 1024;
+
+/** /etc/pi-seed/join.json, written by `pi-seed build` for every node (not secret). */
+export interface JoinConfig {
+  apiVersion: typeof JOIN_CONFIG_API_VERSION;
+  cluster: string;
+  node: string;
+  role: 'control-plane' | 'worker';
+  master: { name: string; address: string; port: number };
+  /** host:port of the API server, e.g. "192.168.1.101:6443". */
+  apiServerEndpoint: string;
+  workers: string[];
+  keyFile: string;
+  stateDir: string;
+  logFile: string;
+  kubeconfig: string;
+  caCert: string;
+  /** kubeadm --ttl duration, e.g. "30m". */
+  tokenTTL: string;
+  backoffCapSeconds: number;
+}
+
+/** join.json text with the keys in the documented order (byte-stable output). */
+export function serializeJoinConfig(cfg: JoinConfig): string {
+  const ordered: JoinConfig = {
+    apiVersion: cfg.apiVersion,
+    cluster: cfg.cluster,
+    node: cfg.node,
+    role: cfg.role,
+    master: { name: cfg.master.name, address: cfg.master.address, port: cfg.master.port },
+    apiServerEndpoint: cfg.apiServerEndpoint,
+    workers: [...cfg.workers],
+    keyFile: cfg.keyFile,
+    stateDir: cfg.stateDir,
+    logFile: cfg.logFile,
+    kubeconfig: cfg.kubeconfig,
+    caCert: cfg.caCert,
+    tokenTTL: cfg.tokenTTL,
+    backoffCapSeconds: cfg.backoffCapSeconds,
+  };
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+/** A key file's content: 64 lowercase hex characters and a newline. */
+export function formatKeyFile(key: Buffer): string {
+  if (key.length !== 32) throw new Error(`a pi-seed key is 32 bytes, got ${key.length}`);
+  return `${key.toString('hex')}\n`;
+}
+
+/** Parse a key file's content (surrounding whitespace allowed). */
+export function parseKeyFile(text: string): Buffer {
+  const hex = text.trim();
+  if (!HEX64.test(hex)) throw new Error('a pi-seed key file holds one line of 64 lowercase hex characters');
+  return Buffer.from(hex, 'hex');
+}
+
+function hmac(key: Buffer, ...parts: (string | Buffer)[]): Buffer {
+  const h = createHmac('sha256', key);
+  for (const part of parts) h.update(part);
+  return h.digest();
+}
+
+/** A worker's key: HMAC-SHA256(cluster key, "pi-seed/v1 node-key\n" + name). */
+export function deriveNodeKey(clusterKey: Buffer, nodeName: string): Buffer {
+  return hmac(clusterKey, LABEL_NODE_KEY, nodeName);
+}
+
+/** The desktop's key for status requests: HMAC-SHA256(cluster key, "pi-seed/v1 admin-key"). */
+export function deriveAdminKey(clusterKey: Buffer): Buffer {
+  return hmac(clusterKey, LABEL_ADMIN_KEY);
+}
+
+/** MAC of a join request. */
+export function joinMac(nodeKey: Buffer, nonce: string, node: string): string {
+  return hmac(nodeKey, LABEL_JOIN, nonce, '\n', node).toString('hex');
+}
+
+/** MAC of a join reply, over the sealed (encrypted) script's hex text. */
+export function joinReplyMac(nodeKey: Buffer, nonce: string, sealedHex: string): string {
+  return hmac(nodeKey, LABEL_JOIN_REPLY, nonce, '\n', sealedHex).toString('hex');
+}
+
+/** MAC of a phase report. */
+export function phaseMac(nodeKey: Buffer, nonce: string, node: string, phase: string, detail: string): string {
+  return hmac(nodeKey, LABEL_PHASE, nonce, '\n', node, '\n', phase, '\n', detail).toString('hex');
+}
+
+/** MAC of a status request. */
+export function statusMac(adminKey: Buffer, nonce: string): string {
+  return hmac(adminKey, LABEL_STATUS, nonce).toString('hex');
+}
+
+/** MAC of a status reply, over the exact reply body bytes (sent in the X-Pi-Seed-Mac header). */
+export function statusReplyMac(adminKey: Buffer, nonce: string, body: Buffer): string {
+  return hmac(adminKey, LABEL_STATUS_REPLY, nonce, '\n', body).toString('hex');
+}
+
+/** Constant-time comparison of an expected MAC with a received value of any shape. */
+export function macEquals(expectedHex: string, received: unknown): boolean {
+  if (typeof received !== 'string' || !HEX64.test(received)) return false;
+  return timingSafeEqual(Buffer.from(expectedHex, 'ascii'), Buffer.from(received, 'ascii'));
+}
+
+/** XOR with HMAC-SHA256(key, 8-byte big-endian block counter): a PRF in counter mode. */
+function keystreamXor(key: Buffer, data: Buffer): Buffer {
+  const out = Buffer.alloc(data.length);
+  for (let offset = 0; offset < data.length; offset += 32) {
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(offset / 32));
+    const pad = hmac(key, counter);
+    for (let i = 0; i < 32 && offset + i < data.length; i++) {
+      out[offset + i] = data[offset + i]! ^ pad[i]!;
+    }
+  }
+  return out;
+}
+
+/** The one-message encryption key of a join reply (nonces are random and single use). */
+function sealKey(nodeKey: Buffer, nonce: string): Buffer {
+  return hmac(nodeKey, LABEL_SEAL_KEY, nonce);
+}
+
+/** Encrypt a join script as the master does; returns hex. */
+export function sealJoinScript(nodeKey: Buffer, nonce: string, script: string): string {
+  return keystreamXor(sealKey(nodeKey, nonce), Buffer.from(script, 'utf8')).toString('hex');
+}
+
+/**
+ * Verify a join reply ({sealed, mac}) and return the script. Throws if the MAC does not verify:
+ * the MAC is checked before anything is decrypted.
+ */
+export function openJoinReply(nodeKey: Buffer, nonce: string, reply: unknown): string {
+  const r = reply as { sealed?: unknown; mac?: unknown } | null;
+  if (typeof r?.sealed !== 'string' || !/^([0-9a-f]{2})+$/.test(r.sealed)) {
+    throw new Error('join reply is malformed');
+  }
+  if (!macEquals(joinReplyMac(nodeKey, nonce, r.sealed), r.mac)) {
+    throw new Error('join reply MAC does not verify');
+  }
+  return keystreamXor(sealKey(nodeKey, nonce), Buffer.from(r.sealed, 'hex')).toString('utf8');
+}
+
+export interface NodeStatus {
+  name: string;
+  role: string;
+  phase: string;
+  /** When the master received the phase: ISO-8601 UTC by the master's clock (display only). */
+  since: string | null;
+  /** The last failure reason, cleared when the node reaches joined (workers) or ready. */
+  error: string | null;
+}
+
+export interface ClusterStatus {
+  cluster: string;
+  nodes: NodeStatus[];
+}
+
+interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** POST a JSON body; resolve with the whole reply, bounded in size and by an absolute deadline. */
+function postJson(address: string, port: number, path: string, body: unknown, deadline: number): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const payload = Buffer.from(JSON.stringify(body), 'utf8');
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      reject(new Error(`timed out before POST ${path}`));
+      return;
+    }
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      reject(err);
+    };
+    const req = request(
+      {
+        host: address,
+        port,
+        method: 'POST',
+        path,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': payload.length,
+          connection: 'close',
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_STATUS_REPLY) {
+            fail(new Error(`reply to ${path} is larger than ${MAX_STATUS_REPLY} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', (err) => fail(err));
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+      },
+    );
+    const timer = setTimeout(() => fail(new Error(`no complete reply to ${path} from ${address}:${port} in time`)), remaining);
+    req.on('error', (err) => fail(new Error(`cannot reach the join service at ${address}:${port}: ${err.message}`)));
+    req.end(payload);
+  });
+}
+
+function parseObject(body: Buffer, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Error(`${what} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function refusal(what: string, reply: HttpReply): Error {
+  let reason = 'no reason given';
+  try {
+    const error = parseObject(reply.body, 'reply').error;
+    if (typeof error === 'string') reason = error;
+  } catch {
+    // keep the generic reason
+  }
+  return new Error(`the join service refused the ${what} (HTTP ${reply.status}: ${reason})`);
+}
+
+function isNullableString(v: unknown): v is string | null {
+  return v === null || typeof v === 'string';
+}
+
+/**
+ * Ask the master's join service for every node's phase, authenticated with the admin key derived
+ * from the cluster key; the reply's MAC is verified before it is believed. Rejects on any
+ * failure (unreachable, refused, bad MAC, malformed, over 1 MiB, slower than timeoutMs overall).
+ */
+export async function requestStatus(opts: {
+  address: string;
+  port: number;
+  clusterKey: Buffer;
+  timeoutMs?: number;
+}): Promise<ClusterStatus> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  const adminKey = deriveAdminKey(opts.clusterKey);
+
+  const nonceReply = await postJson(opts.address, opts.port, '/v1/nonce', {}, deadline);
+  if (nonceReply.status !== 200) throw refusal('nonce request', nonceReply);
+  const nonce = parseObject(nonceReply.body, 'nonce reply').nonce;
+  if (typeof nonce !== 'string' || !HEX64.test(nonce)) throw new Error('the join service sent a malformed nonce');
+
+  const reply = await postJson(opts.address, opts.port, '/v1/status', { nonce, mac: statusMac(adminKey, nonce) }, deadline);
+  if (reply.status === 403) {
+    const err = refusal('status request', reply);
+    err.message += ' (is this the cluster.secrets.yaml the cluster was built with?)';
+    throw err;
+  }
+  if (reply.status !== 200) throw refusal('status request', reply);
+  if (!macEquals(statusReplyMac(adminKey, nonce, reply.body), reply.headers[STATUS_MAC_HEADER])) {
+    throw new Error('the status reply MAC does not verify (not from this cluster\'s master, or altered)');
+  }
+
+  const doc = parseObject(reply.body, 'status reply');
+  if (typeof doc.cluster !== 'string' || !Array.isArray(doc.nodes)) throw new Error('the status reply is malformed');
+  const nodes: NodeStatus[] = doc.nodes.map((n: unknown) => {
+    const o = n as Record<string, unknown> | null;
+    if (
+      typeof o !== 'object' || o === null ||
+      typeof o.name !== 'string' || typeof o.role !== 'string' || typeof o.phase !== 'string' ||
+      !isNullableString(o.since ?? null) || !isNullableString(o.error ?? null)
+    ) {
+      throw new Error('the status reply has a malformed node entry');
+    }
+    return {
+      name: o.name,
+      role: o.role,
+      phase: o.phase,
+      since: (o.since ?? null) as string | null,
+      error: (o.error ?? null) as string | null,
+    };
+  });
+  return { cluster: doc.cluster, nodes };
+}
+
+/** Control characters (a reported detail could hold terminal escapes) shown as "?". */
+function printable(value: string | null): string {
+  return value === null || value === '' ? '-' : value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/**
+ * An aligned table with columns NODE ROLE PHASE SINCE ERROR, one line per node, no trailing
+ * whitespace and no final newline. Missing values show as "-".
+ */
+export function formatStatusTable(nodes: NodeStatus[]): string {
+  const rows: string[][] = [
+    ['NODE', 'ROLE', 'PHASE', 'SINCE', 'ERROR'],
+    ...nodes.map((n) => [n.name, n.role, n.phase, n.since, n.error].map(printable)),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,109 @@
+// validate → plan: the typed, fully resolved cluster. Every default is applied and every derived
+// value (FQDNs, prefix length, cmdline flags, add-on versions) is computed here once, so the
+// renderers are plain translations with no decisions of their own.
+import { applyDefaults } from '../spec/v1/defaults.js';
+import { FLANNEL_VERSION, KUBERNETES_FAILS_CGROUP_V1, METALLB_VERSION, DEMO_IMAGE, UBUNTU, BOARD_MEMORY, compareMinor, memoryGB } from '../spec/v1/support.js';
+import { type Board, type ClusterSpecV1, type Memory, type Role, type UbuntuRelease } from '../spec/v1/types.js';
+import { cidrToText, parseCidr } from './ipv4.js';
+
+export interface PlannedNode {
+  name: string;
+  fqdn: string;
+  role: Role;
+  address: string;
+  board: Board;
+  memory: Memory;
+  memoryGB: number;
+}
+
+export interface ClusterPlan {
+  cluster: { name: string; domain: string };
+  kubernetes: {
+    minor: string;
+    podCIDR: string;
+    serviceCIDR: string;
+    apiServerPort: number;
+    flannel: { version: string; manifestUrl: string };
+    metallb: { version: string; manifestUrl: string; addresses: string } | null;
+  };
+  network: { interface: string; subnet: string; prefix: number; gateway: string; dns: string[]; ipv6: boolean };
+  os: {
+    ubuntu: UbuntuRelease;
+    timezone: string;
+    locale: string;
+    keyboard: { layout: string; model: string; variant: string };
+    /** The release's own cmdline.txt plus what pi-seed needs, in order. */
+    cmdline: string[];
+    needsModulesExtra: boolean;
+  };
+  admin: { name: string; sshAuthorizedKeys: string[]; passwordHash: string | null; sshPasswordLogin: boolean };
+  join: { port: number };
+  addons: { demo: { image: string } | null };
+  controlPlane: PlannedNode;
+  workers: PlannedNode[];
+  /** All nodes in the order of cluster.yaml. */
+  nodes: PlannedNode[];
+}
+
+/** Kernel flags pi-seed adds to the release's cmdline.txt (see docs/cmdline.md). */
+export function extraCmdlineFlags(release: UbuntuRelease, kubernetesMinor: string): string[] {
+  const flags = ['cgroup_enable=memory', 'cgroup_memory=1'];
+  if (!UBUNTU[release].cgroupV2 && compareMinor(kubernetesMinor, KUBERNETES_FAILS_CGROUP_V1) >= 0) flags.push('systemd.unified_cgroup_hierarchy=1');
+  return flags;
+}
+
+/** Plans a spec that passed validation (no errors); it does not re-check the rules. */
+export function planCluster(input: ClusterSpecV1): ClusterPlan {
+  const spec = applyDefaults(input);
+  const subnet = parseCidr(spec.network.subnet)!;
+  const nodes: PlannedNode[] = spec.nodes.map((n) => {
+    const memory = n.memory ?? BOARD_MEMORY[n.board][0]!;
+    return { name: n.name, fqdn: `${n.name}.${spec.cluster.domain}`, role: n.role, address: n.address, board: n.board, memory, memoryGB: memoryGB(memory) };
+  });
+  const release = UBUNTU[spec.os.ubuntu];
+  const minor = spec.kubernetes.version;
+  return {
+    cluster: { name: spec.cluster.name, domain: spec.cluster.domain },
+    kubernetes: {
+      minor,
+      podCIDR: spec.kubernetes.podCIDR,
+      serviceCIDR: spec.kubernetes.serviceCIDR,
+      apiServerPort: 6443,
+      flannel: { version: FLANNEL_VERSION, manifestUrl: `https://github.com/flannel-io/flannel/releases/download/${FLANNEL_VERSION}/kube-flannel.yml` },
+      metallb: spec.kubernetes.metallb
+        ? {
+            version: METALLB_VERSION,
+            manifestUrl: `https://raw.githubusercontent.com/metallb/metallb/${METALLB_VERSION}/config/manifests/metallb-native.yaml`,
+            addresses: spec.kubernetes.metallb.addresses,
+          }
+        : null,
+    },
+    network: {
+      interface: spec.network.interface,
+      subnet: cidrToText(subnet),
+      prefix: subnet.prefix,
+      gateway: spec.network.gateway,
+      dns: [...spec.network.dns],
+      ipv6: spec.network.ipv6,
+    },
+    os: {
+      ubuntu: spec.os.ubuntu,
+      timezone: spec.os.timezone,
+      locale: spec.os.locale,
+      keyboard: { ...spec.os.keyboard },
+      cmdline: [...release.defaultCmdline.split(' '), ...extraCmdlineFlags(spec.os.ubuntu, minor)],
+      needsModulesExtra: release.needsModulesExtra,
+    },
+    admin: {
+      name: spec.admin.name,
+      sshAuthorizedKeys: [...spec.admin.sshAuthorizedKeys],
+      passwordHash: spec.admin.passwordHash ?? null,
+      sshPasswordLogin: spec.admin.sshPasswordLogin,
+    },
+    join: { port: spec.join.port },
+    addons: { demo: spec.addons.demo ? { image: DEMO_IMAGE } : null },
+    controlPlane: nodes.find((n) => n.role === 'control-plane')!,
+    workers: nodes.filter((n) => n.role === 'worker'),
+    nodes,
+  };
+}

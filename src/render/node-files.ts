@@ -1,0 +1,68 @@
+// The files cloud-init drops on a node (write_files entries), besides user-data's own keys.
+import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
+import { demoApp, kubeadmConfig, metallbPool } from './kubernetes.js';
+import { renderTemplate, templateText } from './templates.js';
+
+export interface WriteFile {
+  path: string;
+  permissions: '0644' | '0600' | '0755';
+  content: string;
+}
+
+/** Non-secret settings for the join service and client (keys per docs/join-protocol.md). */
+export function joinConfig(plan: ClusterPlan, node: PlannedNode): string {
+  const config = {
+    apiVersion: 'pi-seed/join/v1',
+    cluster: plan.cluster.name,
+    node: node.name,
+    role: node.role,
+    master: { name: plan.controlPlane.name, address: plan.controlPlane.address, port: plan.join.port },
+    apiServerEndpoint: `${plan.controlPlane.address}:${plan.kubernetes.apiServerPort}`,
+    workers: plan.workers.map((w) => w.name),
+    keyFile: '/etc/pi-seed/node.key',
+    stateDir: '/var/lib/pi-seed',
+    logFile: '/var/log/pi-seed.log',
+    kubeconfig: '/etc/kubernetes/admin.conf',
+    caCert: '/etc/kubernetes/pki/ca.crt',
+    tokenTTL: '30m',
+    backoffCapSeconds: 30,
+  };
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
+  return renderTemplate('bootstrap.sh.hbs', {
+    node,
+    admin: plan.admin,
+    kubernetes: plan.kubernetes,
+    metallbUrl: plan.kubernetes.metallb?.manifestUrl ?? '',
+    needsModulesExtra: plan.os.needsModulesExtra ? 1 : 0,
+    demo: plan.addons.demo ? 1 : 0,
+  });
+}
+
+export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[] {
+  const files: WriteFile[] = [
+    { path: '/usr/local/sbin/pi-seed-bootstrap', permissions: '0755', content: bootstrapScript(plan, node) },
+    { path: '/etc/systemd/system/pi-seed-bootstrap.service', permissions: '0644', content: templateText('pi-seed-bootstrap.service') },
+    { path: '/usr/local/lib/pi-seed/containerd-systemd-cgroup.sh', permissions: '0755', content: templateText('containerd-systemd-cgroup.sh') },
+    { path: '/usr/local/lib/pi-seed/pi_seed_join.py', permissions: '0644', content: templateText('join/pi_seed_join.py') },
+    { path: '/etc/pi-seed/join.json', permissions: '0644', content: joinConfig(plan, node) },
+    { path: '/etc/pi-seed/hosts', permissions: '0644', content: renderTemplate('hosts.hbs', { nodes: plan.nodes }) },
+    { path: '/etc/modules-load.d/pi-seed-kubernetes.conf', permissions: '0644', content: templateText('modules-kubernetes.conf') },
+    { path: '/etc/sysctl.d/90-pi-seed-kubernetes.conf', permissions: '0644', content: templateText('sysctl-kubernetes.conf') },
+    { path: '/etc/default/keyboard', permissions: '0644', content: renderTemplate('keyboard.hbs', plan.os.keyboard) },
+  ];
+  if (!plan.network.ipv6) {
+    files.push({ path: '/etc/sysctl.d/90-pi-seed-ipv6-off.conf', permissions: '0644', content: renderTemplate('sysctl-ipv6-off.conf.hbs', { interface: plan.network.interface }) });
+  }
+  if (node.role === 'control-plane') {
+    files.push({ path: '/etc/pi-seed/kubeadm-config.yaml', permissions: '0600', content: kubeadmConfig(plan) });
+    files.push({ path: '/etc/systemd/system/pi-seed-join.service', permissions: '0644', content: renderTemplate('pi-seed-join.service.hbs', { node }) });
+    const pool = metallbPool(plan);
+    if (pool) files.push({ path: '/etc/pi-seed/manifests/metallb-pool.yaml', permissions: '0644', content: pool });
+    const demo = demoApp(plan);
+    if (demo) files.push({ path: '/etc/pi-seed/manifests/demo.yaml', permissions: '0644', content: demo });
+  }
+  return files;
+}

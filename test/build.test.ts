@@ -1,0 +1,192 @@
+// The build command end to end: the committed example output is current, builds are
+// deterministic and atomic, bad input writes nothing, exit codes follow the contract.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, SEED_CONFIG, readTree, runCli, tempDir } from './helpers.js';
+
+/** A private copy of the seed config with a fixed secrets file, so builds are comparable. */
+function seedWorkspace(): { dir: string; config: string } {
+  const dir = tempDir();
+  const config = join(dir, 'cluster.yaml');
+  copyFileSync(SEED_CONFIG, config);
+  writeFileSync(join(dir, 'cluster.secrets.yaml'), `apiVersion: pi-seed/v1\nkind: ClusterSecrets\nclusterKey: ${'ab'.repeat(32)}\n`, { mode: 0o600 });
+  return { dir, config };
+}
+
+test('the committed out/ is what the example builds to (golden files)', async () => {
+  const result = await runCli(['diff', '--config', join(REPO, 'cluster.yaml'), '--out', join(REPO, 'out')]);
+  assert.is(result.code, 0, `out/ is stale; run \`npm run example\` and commit out/:\n${result.stdout}${result.stderr}`);
+});
+
+test('two builds give byte-identical output', async () => {
+  const { dir, config } = seedWorkspace();
+  assert.is((await runCli(['build', '--config', config, '--out', join(dir, 'a')])).code, 0);
+  assert.is((await runCli(['build', '--config', config, '--out', join(dir, 'b')])).code, 0);
+  const a = readTree(join(dir, 'a'));
+  const b = readTree(join(dir, 'b'));
+  assert.equal([...a.keys()], [...b.keys()]);
+  for (const [path, bytes] of a) assert.ok(bytes.equals(b.get(path)!), `${path} differs between builds`);
+  assert.equal(
+    [...a.keys()].filter((p) => !p.endsWith('pi-seed-node.key')),
+    ['.gitignore', 'mas01/cmdline.txt', 'mas01/meta-data', 'mas01/network-config', 'mas01/user-data', 'ssh_config', 'work01/cmdline.txt', 'work01/meta-data', 'work01/network-config', 'work01/user-data', 'work02/cmdline.txt', 'work02/meta-data', 'work02/network-config', 'work02/user-data'],
+  );
+});
+
+test('every generated text file is LF-only and ends with a newline', async () => {
+  const { dir, config } = seedWorkspace();
+  await runCli(['build', '--config', config, '--out', join(dir, 'o')]);
+  for (const [path, bytes] of readTree(join(dir, 'o'))) {
+    const text = bytes.toString('utf8');
+    assert.not.ok(text.includes('\r'), `${path} has CR`);
+    assert.ok(text.endsWith('\n'), `${path} lacks a final newline`);
+    assert.not.ok(/[ \t]+\n/.test(text), `${path} has trailing white space`);
+  }
+});
+
+test('secrets: created once with mode 0600, reused, kept out of every diffable file', async () => {
+  const dir = tempDir();
+  const config = join(dir, 'cluster.yaml');
+  copyFileSync(SEED_CONFIG, config);
+  const first = await runCli(['build', '--config', config, '--out', join(dir, 'o1')]);
+  assert.is(first.code, 0);
+  const secretsPath = join(dir, 'cluster.secrets.yaml');
+  assert.is(statSync(secretsPath).mode & 0o777, 0o600);
+  const key = /clusterKey: ([0-9a-f]{64})/.exec(readFileSync(secretsPath, 'utf8'))![1]!;
+  await runCli(['build', '--config', config, '--out', join(dir, 'o2')]);
+  assert.ok(readTree(join(dir, 'o1')).get('mas01/user-data')!.equals(readTree(join(dir, 'o2')).get('mas01/user-data')!));
+  assert.is(readFileSync(join(dir, 'o2', 'mas01', 'pi-seed-node.key'), 'utf8'), readFileSync(join(dir, 'o1', 'mas01', 'pi-seed-node.key'), 'utf8'));
+  for (const [path, bytes] of readTree(join(dir, 'o1'))) {
+    const text = bytes.toString('utf8');
+    if (path.endsWith('pi-seed-node.key')) {
+      assert.is(statSync(join(dir, 'o1', path)).mode & 0o777, 0o600, `${path} must be 0600`);
+      continue;
+    }
+    assert.not.ok(text.includes(key), `${path} contains the cluster key`);
+    for (const worker of ['work01', 'work02']) {
+      const workerKey = readFileSync(join(dir, 'o1', worker, 'pi-seed-node.key'), 'utf8').trim();
+      assert.not.ok(text.includes(workerKey), `${path} contains ${worker}'s key`);
+    }
+  }
+  assert.match(readFileSync(join(dir, 'o1', '.gitignore'), 'utf8'), /^\*\/pi-seed-node\.key$/m);
+  // Each worker gets its own key, never the cluster key; the control plane gets the cluster key.
+  assert.is(readFileSync(join(dir, 'o1', 'mas01', 'pi-seed-node.key'), 'utf8').trim(), key);
+  const w1 = readFileSync(join(dir, 'o1', 'work01', 'pi-seed-node.key'), 'utf8').trim();
+  const w2 = readFileSync(join(dir, 'o1', 'work02', 'pi-seed-node.key'), 'utf8').trim();
+  assert.is.not(w1, key);
+  assert.is.not(w1, w2);
+});
+
+test('--node builds only that node and leaves the others alone', async () => {
+  const { dir, config } = seedWorkspace();
+  const out = join(dir, 'o');
+  const result = await runCli(['build', '--config', config, '--out', out, '--node', 'work01']);
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(readdirSync(out).sort(), ['.gitignore', 'ssh_config', 'work01']);
+});
+
+test('an invalid config writes nothing and exits 1', async () => {
+  const dir = tempDir();
+  const config = join(dir, 'cluster.yaml');
+  writeFileSync(config, readFileSync(SEED_CONFIG, 'utf8').replace('address: 192.168.1.102', 'address: 192.168.1.101'));
+  const out = join(dir, 'out');
+  const result = await runCli(['build', '--config', config, '--out', out]);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /duplicate-address/);
+  assert.match(result.stderr, /cluster\.yaml:\d+:\d+/);
+  assert.not.ok(existsSync(out), 'nothing written');
+  assert.not.ok(existsSync(join(dir, 'cluster.secrets.yaml')), 'no secrets created for an invalid config');
+});
+
+test('an invalid config leaves an existing output untouched', async () => {
+  const { dir, config } = seedWorkspace();
+  const out = join(dir, 'o');
+  await runCli(['build', '--config', config, '--out', out]);
+  const before = readTree(out);
+  writeFileSync(config, readFileSync(config, 'utf8').replace('subnet: 192.168.1.0/24', 'subnet: 192.168.1.0/33'));
+  assert.is((await runCli(['build', '--config', config, '--out', out])).code, 1);
+  assert.equal(readTree(out), before);
+});
+
+test('usage errors exit 2; unknown nodes exit 1 with a suggestion', async () => {
+  const { dir, config } = seedWorkspace();
+  assert.is((await runCli(['build', '--no-such-flag'])).code, 2);
+  assert.is((await runCli([])).code, 2);
+  assert.is((await runCli(['build', '--config', config, '--all', '--node', 'mas01', '--out', join(dir, 'o')])).code, 2);
+  const unknown = await runCli(['build', '--config', config, '--node', 'mas1', '--out', join(dir, 'o')]);
+  assert.is(unknown.code, 1);
+  assert.match(unknown.stderr, /did you mean "mas01"/);
+  assert.not.ok(existsSync(join(dir, 'o')));
+});
+
+test('a missing config file is a clear error, not a stack trace', async () => {
+  const dir = tempDir();
+  const result = await runCli(['validate', '--config', join(dir, 'nope.yaml')]);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /cannot read .*nope\.yaml \(ENOENT\)/);
+  assert.match(result.stderr, /pi-seed init/);
+  assert.not.match(result.stderr, /\n\s+at /);
+});
+
+test('diff shows a unified diff and exits 1 when the output is stale; build fixes it', async () => {
+  const { dir, config } = seedWorkspace();
+  const out = join(dir, 'o');
+  await runCli(['build', '--config', config, '--out', out]);
+  writeFileSync(config, readFileSync(config, 'utf8').replace('timezone: Asia/Tokyo', 'timezone: Europe/Paris'));
+  const stale = await runCli(['diff', '--config', config, '--out', out]);
+  assert.is(stale.code, 1);
+  assert.match(stale.stdout, /^-timezone: Asia\/Tokyo$/m);
+  assert.match(stale.stdout, /^\+timezone: Europe\/Paris$/m);
+  assert.match(stale.stdout, /^-instance-id: pi-seed-mas01-/m, 'a changed node gets a new instance-id');
+  assert.match(stale.stderr, /would change/);
+  const check = await runCli(['build', '--check', '--config', config, '--out', out]);
+  assert.is(check.code, 1);
+  assert.is((await runCli(['build', '--config', config, '--out', out])).code, 0);
+  assert.is((await runCli(['diff', '--config', config, '--out', out])).code, 0);
+});
+
+test('removing a node removes its folder on a full build, and diff reports it first', async () => {
+  const { dir, config } = seedWorkspace();
+  const out = join(dir, 'o');
+  await runCli(['build', '--config', config, '--out', out]);
+  mkdirSync(join(out, 'notes'));
+  writeFileSync(join(out, 'notes', 'mine.txt'), 'kept\n');
+  const text = readFileSync(config, 'utf8');
+  writeFileSync(config, text.slice(0, text.indexOf('  - name: work02')) + text.slice(text.indexOf('addons:')));
+  const diff = await runCli(['diff', '--config', config, '--out', out]);
+  assert.is(diff.code, 1);
+  assert.match(diff.stdout, /removed: .*work02/);
+  assert.is((await runCli(['build', '--config', config, '--out', out])).code, 0);
+  assert.not.ok(existsSync(join(out, 'work02')));
+  assert.ok(existsSync(join(out, 'notes', 'mine.txt')), 'folders pi-seed did not write are kept');
+  assert.not.match(readFileSync(join(out, 'mas01', 'user-data'), 'utf8'), /work02/);
+});
+
+test('init writes a valid starter, refuses to overwrite without --force, ignores secrets in git', async () => {
+  const dir = tempDir();
+  const config = join(dir, 'cluster.yaml');
+  assert.is((await runCli(['init', '--config', config])).code, 0);
+  const validate = await runCli(['validate', '--config', config, '--strict']);
+  assert.is(validate.code, 0, validate.stderr);
+  assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^cluster\.secrets\.yaml$/m);
+  writeFileSync(config, 'mine\n');
+  const again = await runCli(['init', '--config', config]);
+  assert.is(again.code, 1);
+  assert.match(again.stderr, /--force/);
+  assert.is(readFileSync(config, 'utf8'), 'mine\n');
+  assert.is((await runCli(['init', '--config', config, '--force'])).code, 0);
+  assert.match(readFileSync(config, 'utf8'), /apiVersion: pi-seed\/v1/);
+  assert.is(readFileSync(join(dir, '.gitignore'), 'utf8').match(/cluster\.secrets\.yaml/g)!.length, 1, 'listed once');
+});
+
+test('--strict turns warnings into errors', async () => {
+  const relaxed = await runCli(['validate', '--config', SEED_CONFIG]);
+  assert.is(relaxed.code, 0);
+  assert.match(relaxed.stderr, /warning\[small-worker\]/);
+  const strict = await runCli(['validate', '--config', SEED_CONFIG, '--strict']);
+  assert.is(strict.code, 1);
+  assert.match(strict.stderr, /error\[small-worker\]/);
+});
+
+test.run();

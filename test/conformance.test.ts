@@ -1,0 +1,172 @@
+// Every generated file is checked by the tools that will read it: the newest cloud-init schemas
+// (ajv), Debian's cloud-init (the oldest validator), netplan, shellcheck and Python's compiler.
+// In CI a missing tool fails the run; elsewhere its check is skipped loudly.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { REPO, SHARED, requireTool, runCli, tempDir } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const SCHEMAS = join(SHARED, 'cloud-init-schemas');
+
+/** Builds every example into a temp folder: [example name, node, folder of that node's files]. */
+async function buildExamples(): Promise<Array<{ example: string; node: string; dir: string }>> {
+  const results: Array<{ example: string; node: string; dir: string }> = [];
+  const root = tempDir();
+  for (const example of readdirSync(join(REPO, 'examples')).sort()) {
+    const config = join(REPO, 'examples', example, 'cluster.yaml');
+    if (!existsSync(config)) continue;
+    const work = join(root, example);
+    mkdirSync(work);
+    copyFileSync(config, join(work, 'cluster.yaml'));
+    const out = join(work, 'out');
+    const built = await runCli(['build', '--config', join(work, 'cluster.yaml'), '--out', out]);
+    assert.is(built.code, 0, `${example}: ${built.stderr}`);
+    for (const node of readdirSync(out, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+      results.push({ example, node, dir: join(out, node) });
+    }
+  }
+  return results;
+}
+
+const built = await buildExamples();
+
+function ajvFor(schemaFile: string, draft04: boolean) {
+  const schema = JSON.parse(readFileSync(join(SCHEMAS, schemaFile), 'utf8'));
+  const AjvClass = draft04 ? require('ajv-draft-04') : require('ajv').default;
+  const ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false });
+  // A subschema marked deprecated that applies to our data means we used a deprecated key:
+  // cloud-init would warn on the Pi, so it fails here.
+  ajv.removeKeyword('deprecated');
+  ajv.addKeyword({ keyword: 'deprecated', errors: false, validate: (deprecated: boolean) => !deprecated });
+  return ajv.compile(schema);
+}
+
+test('user-data passes the newest cloud-config schema (draft-04, strict top level, nothing deprecated)', () => {
+  const validate = ajvFor('schema-cloud-config-v1.json', true);
+  assert.ok(built.length >= 3);
+  for (const { example, node, dir } of built) {
+    const text = readFileSync(join(dir, 'user-data'), 'utf8');
+    assert.ok(text.startsWith('#cloud-config\n'), `${example}/${node}: user-data must start with #cloud-config`);
+    const ok = validate(yaml.load(text));
+    assert.ok(ok, `${example}/${node}: ${JSON.stringify(validate.errors, null, 1)}`);
+  }
+});
+
+test('a key the schema does not know is refused by the same check (the check can fail)', () => {
+  const validate = ajvFor('schema-cloud-config-v1.json', true);
+  assert.not.ok(validate({ hostname: 'x', not_a_cloud_init_key: true }));
+  assert.not.ok(validate({ users: [{ name: 'x', 'lock-passwd': true }] }), 'deprecated keys fail');
+});
+
+test('network-config passes the newest network-config v2 schema', () => {
+  const validate = ajvFor('schema-network-config-v2.json', false);
+  for (const { example, node, dir } of built) {
+    const ok = validate(yaml.load(readFileSync(join(dir, 'network-config'), 'utf8')));
+    assert.ok(ok, `${example}/${node}: ${JSON.stringify(validate.errors, null, 1)}`);
+  }
+});
+
+test("Debian's cloud-init accepts every user-data (cloud-init schema --config-file)", () => {
+  if (!requireTool('cloud-init', 'cloud-init schema validation')) return;
+  for (const { example, node, dir } of built) {
+    const result = spawnSync('cloud-init', ['schema', '--config-file', join(dir, 'user-data')], { encoding: 'utf8' });
+    assert.is(result.status, 0, `${example}/${node}: ${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /Valid cloud-config/);
+    assert.not.match(`${result.stdout}${result.stderr}`, /deprecat/i, `${example}/${node}: deprecation warning`);
+  }
+});
+
+test('netplan renders each network-config to the networkd settings we asked for', () => {
+  if (!requireTool('netplan', 'netplan generate')) return;
+  for (const { example, node, dir } of built) {
+    const root = tempDir('pi-seed-netplan-');
+    mkdirSync(join(root, 'etc', 'netplan'), { recursive: true });
+    const target = join(root, 'etc', 'netplan', '50-cloud-init.yaml');
+    const config = yaml.load(readFileSync(join(dir, 'network-config'), 'utf8')) as { network: { ethernets: Record<string, { addresses: string[]; routes: Array<{ via: string }>; nameservers: { addresses: string[] } }> } };
+    writeFileSync(target, readFileSync(join(dir, 'network-config')));
+    chmodSync(target, 0o600);
+    const result = spawnSync('netplan', ['generate', '--root-dir', root], { encoding: 'utf8' });
+    assert.is(result.status, 0, `${example}/${node}: ${result.stderr}`);
+    const [iface, eth] = Object.entries(config.network.ethernets)[0]!;
+    const networkDir = join(root, 'run', 'systemd', 'network');
+    const file = readdirSync(networkDir).find((f) => f.endsWith(`${iface}.network`));
+    assert.ok(file, `${example}/${node}: no .network file for ${iface}`);
+    const unit = readFileSync(join(networkDir, file), 'utf8');
+    assert.match(unit, new RegExp(`^Address=${eth.addresses[0]!.replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(unit, new RegExp(`^Gateway=${eth.routes[0]!.via.replace(/\./g, '\\.')}$`, 'm'));
+    assert.match(unit, /^Destination=0\.0\.0\.0\/0$/m);
+    for (const dns of eth.nameservers.addresses) assert.match(unit, new RegExp(`^DNS=${dns.replace(/\./g, '\\.')}$`, 'm'));
+    assert.not.match(unit, /^DHCP=(yes|ipv4|ipv6)$/m, `${example}/${node}: DHCP must be off`);
+  }
+});
+
+test('cloud-init converts each network-config (devel net-convert)', () => {
+  if (!requireTool('cloud-init', 'cloud-init devel net-convert')) return;
+  for (const { example, node, dir } of built) {
+    const outDir = tempDir('pi-seed-netconv-');
+    const result = spawnSync('cloud-init', ['devel', 'net-convert', '--network-data', join(dir, 'network-config'), '--kind', 'yaml', '--output-kind', 'netplan', '--distro', 'ubuntu', '--directory', outDir], { encoding: 'utf8' });
+    assert.is(result.status, 0, `${example}/${node}: ${result.stdout}${result.stderr}`);
+  }
+});
+
+/** Every shell script inside a user-data: write_files with a shell shebang, and sh -c commands. */
+export function shellScripts(userData: string): Array<{ name: string; text: string; shell: 'sh' | 'bash' }> {
+  const doc = yaml.load(userData) as { write_files?: Array<{ path: string; content: string }>; bootcmd?: unknown[]; runcmd?: unknown[] };
+  const scripts: Array<{ name: string; text: string; shell: 'sh' | 'bash' }> = [];
+  for (const file of doc.write_files ?? []) {
+    const shebang = /^#!\s*(\S+)/.exec(file.content)?.[1] ?? '';
+    if (/\/(ba)?sh$/.test(shebang)) scripts.push({ name: file.path, text: file.content, shell: shebang.endsWith('bash') ? 'bash' : 'sh' });
+  }
+  for (const [key, list] of [['bootcmd', doc.bootcmd], ['runcmd', doc.runcmd]] as const) {
+    (list ?? []).forEach((entry, i) => {
+      if (Array.isArray(entry) && entry[0] === 'sh' && entry[1] === '-c') scripts.push({ name: `${key}[${i}]`, text: `#!/bin/sh\n${entry[2]}\n`, shell: 'sh' });
+      else if (typeof entry === 'string') scripts.push({ name: `${key}[${i}]`, text: `#!/bin/sh\n${entry}\n`, shell: 'sh' });
+      else if (Array.isArray(entry)) scripts.push({ name: `${key}[${i}]`, text: `#!/bin/sh\n${entry.map((a) => `'${String(a).replace(/'/g, `'\\''`)}'`).join(' ')}\n`, shell: 'sh' });
+    });
+  }
+  return scripts;
+}
+
+test('every shell script in the outputs passes shellcheck with no findings', () => {
+  if (!requireTool('shellcheck', 'shellcheck of generated scripts')) return;
+  let count = 0;
+  for (const { example, node, dir } of built) {
+    for (const script of shellScripts(readFileSync(join(dir, 'user-data'), 'utf8'))) {
+      const result = spawnSync('shellcheck', ['--shell', script.shell, '--severity', 'style', '-'], { input: script.text, encoding: 'utf8' });
+      assert.is(result.status, 0, `${example}/${node} ${script.name}:\n${result.stdout}${result.stderr}`);
+      count++;
+    }
+  }
+  assert.ok(count >= built.length * 3, 'found the scripts');
+});
+
+test('every Python file in the outputs compiles (python3 -m py_compile)', () => {
+  if (!requireTool('python3', 'py_compile of generated Python')) return;
+  for (const { example, node, dir } of built) {
+    const doc = yaml.load(readFileSync(join(dir, 'user-data'), 'utf8')) as { write_files: Array<{ path: string; content: string }> };
+    const pythonFiles = doc.write_files.filter((f) => f.path.endsWith('.py'));
+    assert.ok(pythonFiles.length > 0);
+    for (const file of pythonFiles) {
+      const path = join(tempDir('pi-seed-py-'), 'check.py');
+      writeFileSync(path, file.content);
+      const result = spawnSync('python3', ['-m', 'py_compile', path], { encoding: 'utf8' });
+      assert.is(result.status, 0, `${example}/${node} ${file.path}: ${result.stderr}`);
+    }
+  }
+});
+
+test('cmdline.txt keeps the release line, adds the cgroup flags, one line', () => {
+  for (const { example, node, dir } of built) {
+    const text = readFileSync(join(dir, 'cmdline.txt'), 'utf8');
+    assert.is(text.split('\n').length, 2, `${example}/${node}: one line plus the final newline`);
+    assert.match(text, /root=LABEL=writable/);
+    assert.match(text, / cgroup_enable=memory cgroup_memory=1( |\n)/);
+  }
+});
+
+test.run();

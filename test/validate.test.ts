@@ -1,0 +1,129 @@
+// Table tests for validation: each case is an edit of a valid config and the diagnostic it must
+// produce (code, JSON path, line), so every rule and every catalog entry is exercised.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatPath } from '../src/diagnostics.js';
+import { validateText } from '../src/validate/index.js';
+
+const BASE = `apiVersion: pi-seed/v1
+cluster:
+  name: home
+  domain: example.com
+kubernetes:
+  version: "1.37"
+  metallb:
+    addresses: 192.168.1.210-192.168.1.215
+network:
+  subnet: 192.168.1.0/24
+  gateway: 192.168.1.1
+admin:
+  sshAuthorizedKeys:
+    - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqO6n1ZbBsmOpPw2nG0d3xE1x2bDRgqQpXbJ1d2dJxY me
+nodes:
+  - name: mas01
+    role: control-plane
+    address: 192.168.1.101
+    board: pi4
+    memory: 8GB
+  - name: work01
+    role: worker
+    address: 192.168.1.102
+    board: pi4
+    memory: 4GB
+`;
+
+interface Case {
+  name: string;
+  /** [search, replace] edits applied to BASE, or a whole text. */
+  edit: Array<[string, string]> | string;
+  code: string;
+  path: string;
+  line?: number;
+  severity?: 'error' | 'warning';
+  message?: RegExp;
+}
+
+const CASES: Case[] = [
+  { name: 'unknown key with suggestion', edit: [['    address: 192.168.1.102', '    adress: 192.168.1.102']], code: 'unknown-key', path: '$.nodes[1].adress', line: 23, message: /did you mean "address"/ },
+  { name: 'unknown top-level key', edit: [['network:', 'netwrok:\n  x: 1\nnetwork:']], code: 'unknown-key', path: '$.netwrok', line: 9, message: /did you mean "network"/ },
+  { name: 'missing required key', edit: [['  gateway: 192.168.1.1\n', '']], code: 'missing-key', path: '$.network', line: 10, message: /"gateway"/ },
+  { name: 'wrong type', edit: [['  version: "1.37"', '  version: 1.37']], code: 'wrong-type', path: '$.kubernetes.version', line: 6 },
+  { name: 'enum', edit: [['    board: pi4\n    memory: 4GB', '    board: pi2\n    memory: 4GB']], code: 'not-allowed', path: '$.nodes[1].board', line: 24 },
+  { name: 'bad apiVersion', edit: [['apiVersion: pi-seed/v1', 'apiVersion: pi-seed/v2']], code: 'unknown-api-version', path: '$.apiVersion', line: 1 },
+  { name: 'node name not RFC 1123', edit: [['name: work01', 'name: Work_01']], code: 'bad-format', path: '$.nodes[1].name', line: 21 },
+  { name: 'bad IPv4', edit: [['address: 192.168.1.102', 'address: 192.168.1.300']], code: 'bad-format', path: '$.nodes[1].address', line: 23 },
+  { name: 'bad CIDR', edit: [['subnet: 192.168.1.0/24', 'subnet: 192.168.1.5/24']], code: 'bad-cidr', path: '$.network.subnet', line: 10 },
+  { name: 'duplicate node name', edit: [['name: work01', 'name: mas01']], code: 'duplicate-node-name', path: '$.nodes[1].name', line: 21 },
+  { name: 'duplicate address', edit: [['address: 192.168.1.102', 'address: 192.168.1.101']], code: 'duplicate-address', path: '$.nodes[1].address', line: 23 },
+  { name: 'no control plane', edit: [['role: control-plane', 'role: worker']], code: 'no-control-plane', path: '$.nodes', line: 16 },
+  { name: 'two control planes', edit: [['    role: worker', '    role: control-plane']], code: 'multiple-control-planes', path: '$.nodes[1].role', line: 22, message: /later version|exactly one/ },
+  { name: 'address outside subnet', edit: [['address: 192.168.1.102', 'address: 192.168.2.102']], code: 'address-outside-subnet', path: '$.nodes[1].address', line: 23 },
+  { name: 'network address', edit: [['address: 192.168.1.102', 'address: 192.168.1.0']], code: 'address-reserved', path: '$.nodes[1].address', message: /network/ },
+  { name: 'broadcast address', edit: [['address: 192.168.1.102', 'address: 192.168.1.255']], code: 'address-reserved', path: '$.nodes[1].address', message: /broadcast/ },
+  { name: 'gateway address', edit: [['address: 192.168.1.102', 'address: 192.168.1.1']], code: 'address-is-gateway', path: '$.nodes[1].address' },
+  { name: 'gateway outside subnet', edit: [['gateway: 192.168.1.1', 'gateway: 10.0.0.1']], code: 'gateway-outside-subnet', path: '$.network.gateway', line: 11 },
+  { name: 'pool not a range', edit: [['addresses: 192.168.1.210-192.168.1.215', 'addresses: 192.168.1.215-192.168.1.210']], code: 'bad-address-pool', path: '$.kubernetes.metallb.addresses', line: 8 },
+  { name: 'pool outside subnet', edit: [['addresses: 192.168.1.210-192.168.1.215', 'addresses: 192.168.2.210-192.168.2.215']], code: 'pool-outside-subnet', path: '$.kubernetes.metallb.addresses' },
+  { name: 'pool holds a node', edit: [['addresses: 192.168.1.210-192.168.1.215', 'addresses: 192.168.1.100-192.168.1.110']], code: 'pool-overlaps-node', path: '$.kubernetes.metallb.addresses', message: /mas01/ },
+  { name: 'pool holds the gateway', edit: [['addresses: 192.168.1.210-192.168.1.215', 'addresses: 192.168.1.0/28']], code: 'pool-overlaps-gateway', path: '$.kubernetes.metallb.addresses' },
+  { name: 'pool holds the broadcast address', edit: [['addresses: 192.168.1.210-192.168.1.215', 'addresses: 192.168.1.250-192.168.1.255']], code: 'pool-reserved', path: '$.kubernetes.metallb.addresses' },
+  { name: 'pod network overlaps LAN', edit: [['  version: "1.37"', '  version: "1.37"\n  podCIDR: 192.168.0.0/16']], code: 'networks-overlap', path: '$.network.subnet', message: /pod network/ },
+  { name: 'service network overlaps pod network', edit: [['  version: "1.37"', '  version: "1.37"\n  serviceCIDR: 10.244.128.0/20']], code: 'networks-overlap', path: '$.kubernetes.serviceCIDR' },
+  { name: 'kubernetes too old', edit: [['version: "1.37"', 'version: "1.30"']], code: 'kubernetes-version-unsupported', path: '$.kubernetes.version', line: 6, message: /1\.31 to 1\.37/ },
+  { name: 'kubernetes too new', edit: [['version: "1.37"', 'version: "1.38"']], code: 'kubernetes-version-unsupported', path: '$.kubernetes.version' },
+  { name: 'cgroup v1 on 20.04', edit: [['network:', 'os:\n  ubuntu: "20.04"\nnetwork:']], code: 'cgroup-v1-release', path: '$.os.ubuntu', severity: 'warning', message: /systemd\.unified_cgroup_hierarchy=1/ },
+  { name: '20.04 with an old kubelet: support warning only', edit: [['version: "1.37"', 'version: "1.34"'], ['network:', 'os:\n  ubuntu: "20.04"\nnetwork:']], code: 'release-past-support', path: '$.os.ubuntu', severity: 'warning' },
+  { name: 'Pi 5 on 22.04', edit: [['network:', 'os:\n  ubuntu: "22.04"\nnetwork:'], ['    board: pi4\n    memory: 4GB', '    board: pi5\n    memory: 4GB']], code: 'pi5-needs-newer-ubuntu', path: '$.nodes[1].board' },
+  { name: '1 GB control plane', edit: [['    board: pi4\n    memory: 8GB', '    board: pi3b']], code: 'control-plane-too-small', path: '$.nodes[0].board', message: /2 GB/ },
+  { name: '1 GB worker warns', edit: [['    board: pi4\n    memory: 4GB', '    board: pi4\n    memory: 1GB']], code: 'small-worker', path: '$.nodes[1].memory', severity: 'warning' },
+  { name: 'memory needed for a pi4', edit: [['    board: pi4\n    memory: 4GB', '    board: pi4']], code: 'memory-required', path: '$.nodes[1]' },
+  { name: 'memory not sold for the board', edit: [['    board: pi4\n    memory: 4GB', '    board: pi4\n    memory: 16GB']], code: 'memory-not-for-board', path: '$.nodes[1].memory' },
+  { name: 'demo needs a pool', edit: [['  metallb:\n    addresses: 192.168.1.210-192.168.1.215\n', ''], ['nodes:', 'addons:\n  demo: true\nnodes:']], code: 'demo-needs-pool', path: '$.addons.demo' },
+  { name: 'no way to log in', edit: [['admin:\n  sshAuthorizedKeys:\n    - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqO6n1ZbBsmOpPw2nG0d3xE1x2bDRgqQpXbJ1d2dJxY me\n', '']], code: 'no-login', path: '$', severity: 'warning' },
+  { name: 'password login without hash', edit: [['admin:\n', 'admin:\n  sshPasswordLogin: true\n']], code: 'password-login-without-password', path: '$.admin.sshPasswordLogin' },
+  { name: 'plain password refused', edit: [['admin:\n', 'admin:\n  passwordHash: hunter2\n']], code: 'bad-format', path: '$.admin.passwordHash', message: /crypt/ },
+  { name: 'duplicate key', edit: [['  domain: example.com', '  domain: example.com\n  domain: example.org']], code: 'duplicate-key', path: '$', line: 5 },
+  { name: 'YAML syntax error', edit: [['  domain: example.com', '  domain: [example.com']], code: 'yaml-syntax', path: '$' },
+  { name: 'empty file', edit: '', code: 'empty-file', path: '$' },
+  { name: 'a list at the top', edit: '- a\n- b\n', code: 'not-a-mapping', path: '$' },
+  { name: 'alias bomb', edit: 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n', code: 'yaml-syntax', path: '$', message: /alias/i },
+];
+
+function apply(edit: Case['edit']): string {
+  if (typeof edit === 'string') return edit;
+  let text = BASE;
+  for (const [from, to] of edit) {
+    assert.ok(text.includes(from), `test edit does not apply: ${from}`);
+    text = text.replace(from, to);
+  }
+  return text;
+}
+
+test('the base config is valid without warnings', () => {
+  const result = validateText('cluster.yaml', BASE);
+  assert.equal(result.diagnostics, []);
+  assert.ok(result.spec);
+});
+
+for (const c of CASES) {
+  test(`rule: ${c.name}`, () => {
+    const result = validateText('cluster.yaml', apply(c.edit));
+    const found = result.diagnostics.find((d) => d.code === c.code && formatPath(d.path) === c.path);
+    assert.ok(found, `expected ${c.code} at ${c.path}; got ${JSON.stringify(result.diagnostics.map((d) => [d.code, formatPath(d.path), d.line]))}`);
+    assert.is(found.severity, c.severity ?? 'error');
+    assert.is(found.file, 'cluster.yaml');
+    assert.ok(found.line !== undefined && found.line > 0, 'every diagnostic has a line');
+    assert.ok(found.col !== undefined && found.col > 0, 'every diagnostic has a column');
+    if (c.line !== undefined) assert.is(found.line, c.line);
+    if (c.message) assert.match(found.message, c.message);
+    if ((c.severity ?? 'error') === 'error') assert.is(result.spec, undefined, 'an error means no spec');
+    assert.ok(found.hint || found.message.length > 20, 'says how to fix it');
+  });
+}
+
+test('every problem is reported at once', () => {
+  const text = BASE.replace('address: 192.168.1.102', 'adress: 192.168.1.102').replace('name: work01', 'name: mas01').replace('version: "1.37"', 'version: "1.20"');
+  const codes = validateText('cluster.yaml', text).diagnostics.map((d) => d.code).sort();
+  assert.equal(codes, ['duplicate-node-name', 'kubernetes-version-unsupported', 'missing-key', 'unknown-key']);
+});
+test.run();
