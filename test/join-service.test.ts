@@ -552,7 +552,10 @@ function defineTests(): void {
     assert.is(byName.get('work02')?.phase, 'failed');
     assert.is(byName.get('work02')?.error, 'apt-get: could not get lock');
     assert.match(byName.get('work02')?.since ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const table = formatStatusTable(status.nodes).split('\n');
+    const text = formatStatusTable(status.nodes);
+    assert.ok(text.endsWith('\n'));
+    const table = text.split('\n');
+    assert.is(table.length, 5);
     assert.match(table[0] ?? '', /^NODE\s+ROLE\s+PHASE\s+SINCE\s+ERROR$/);
     assert.match(table[3] ?? '', /^work02\s+worker\s+failed\s+\S+Z\s+apt-get: could not get lock$/);
   });

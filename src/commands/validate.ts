@@ -12,6 +12,6 @@ export function runValidate(options: ValidateOptions, io: Io): number {
   const loaded = loadCluster(options.config, options.strict);
   reportDiagnostics(io, loaded.diagnostics, loaded.source?.text);
   if (hasErrors(loaded.diagnostics)) return EXIT_INVALID;
-  io.err(`${options.config}: valid (${loaded.plan!.nodes.length} nodes)\n`);
+  io.err(`${options.config}: valid (${loaded.plan!.nodes.length} node${loaded.plan!.nodes.length === 1 ? "" : "s"})\n`);
   return EXIT_OK;
 }

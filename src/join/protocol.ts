@@ -331,8 +331,8 @@ function printable(value: string | null): string {
 }
 
 /**
- * An aligned table with columns NODE ROLE PHASE SINCE ERROR, one line per node, no trailing
- * whitespace and no final newline. Missing values show as "-".
+ * An aligned table with columns NODE ROLE PHASE SINCE ERROR: a header line, then one line per
+ * node, each ending in "\n", without trailing spaces. Missing values show as "-".
  */
 export function formatStatusTable(nodes: NodeStatus[]): string {
   const rows: string[][] = [
@@ -340,5 +340,5 @@ export function formatStatusTable(nodes: NodeStatus[]): string {
     ...nodes.map((n) => [n.name, n.role, n.phase, n.since, n.error].map(printable)),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows.map((r) => `${r.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
 }

@@ -273,11 +273,11 @@ def load_key(path):
 
 def report_key_problem(error):
     """Explain a missing key where a person will look: stderr, the log and the console."""
-    message = ("%s. This node cannot authenticate to the join service. At first boot the key is "
-               "moved from the SD card's boot partition (system-boot) into /etc/pi-seed/; the key "
-               "file was probably missing from the boot partition. Copy this node's key file "
-               "from the out/<node>/ folder that `pi-seed build` wrote to the card's boot "
-               "partition, then reboot." % error)
+    message = ("%s. This node cannot authenticate to the join service. At first boot the key "
+               "file pi-seed-node.key is moved from the SD card's boot partition (system-boot) "
+               "into /etc/pi-seed/; it was probably missing from the boot partition. Copy "
+               "out/<node>/pi-seed-node.key from the folder `pi-seed build` wrote to the card's "
+               "boot partition, then reboot." % error)
     log(message)
     console(message)
 
