@@ -1,9 +1,10 @@
 // pi-seed build: renders every node's seed files into the output folder, atomically.
 // With --check it writes nothing and reports what a build would change (like `pi-seed diff`).
 import { randomBytes } from 'node:crypto';
-import { EXIT_INVALID, EXIT_OK, type Io, reportDiagnostics } from '../cli-io.js';
+import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type Io, reportDiagnostics } from '../cli-io.js';
 import { hasErrors } from '../diagnostics.js';
 import { compareTree } from '../emit/compare.js';
+import { outputPathProblem } from '../emit/paths.js';
 import { generatedNodeDirs, removeStaleStaging, writeOutputTree } from '../emit/output-dir.js';
 import { fullTree, loadCluster, publicTree, selectNodes } from '../pipeline.js';
 import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
@@ -24,6 +25,13 @@ export function runBuild(options: BuildOptions, io: Io): number {
   const unknown = plan ? selectNodes(plan, options.nodes) : [];
   reportDiagnostics(io, [...loaded.diagnostics, ...unknown], loaded.source?.text);
   if (!plan || hasErrors(loaded.diagnostics) || unknown.length > 0) return EXIT_INVALID;
+
+  const entries = [...new Set([...publicTree(plan, options.nodes).keys()].map((p) => p.split('/')[0]!))];
+  const badPath = outputPathProblem(options.out, entries);
+  if (badPath) {
+    io.err(`error[unsafe-output-path]: ${badPath}\n`);
+    return EXIT_USAGE;
+  }
 
   if (options.check) {
     const changes = compareTree(options.out, publicTree(plan, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);

@@ -17,6 +17,10 @@ handlebars.registerHelper('sh', (value: unknown) => {
   return shellQuote(value);
 });
 
+// For names in comments: a comment ends at a newline, so anything but plain name characters is
+// replaced; the value itself reaches the script only through `sh`.
+handlebars.registerHelper('comment', (value: unknown) => String(value).replace(/[^A-Za-z0-9._-]/g, '?'));
+
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 const raw = new Map<string, string>();
 

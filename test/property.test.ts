@@ -1,0 +1,149 @@
+// Property tests: random valid clusters always build, deterministically, into outputs that pass
+// the newest cloud-init schemas; random mutations of a valid config always give a located
+// validation error, never a crash, and write nothing.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { formatIPv4, parseIPv4 } from '../src/plan/ipv4.js';
+import { planCluster } from '../src/plan/plan.js';
+import { publicTree } from '../src/pipeline.js';
+import { validateText } from '../src/validate/index.js';
+import { SHARED, runCli, tempDir } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+function schemaValidator(file: string, draft04: boolean) {
+  const AjvClass = draft04 ? require('ajv-draft-04') : require('ajv').default;
+  const ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false });
+  return ajv.compile(JSON.parse(readFileSync(join(SHARED, 'cloud-init-schemas', file), 'utf8')));
+}
+const cloudConfig = schemaValidator('schema-cloud-config-v1.json', true);
+const networkConfig = schemaValidator('schema-network-config-v2.json', false);
+
+const RELEASES = ['20.04', '22.04', '24.04', '26.04'] as const;
+const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/).filter((s) => !s.includes('--'));
+
+/** A random valid cluster: 1–50 nodes on a random private LAN with its prefix. */
+const validCluster = fc
+  .record({
+    names: fc.uniqueArray(label, { minLength: 1, maxLength: 50 }),
+    lanBase: fc.oneof(fc.constant('192.168.0.0'), fc.constant('172.16.0.0')),
+    prefix: fc.integer({ min: 16, max: 26 }),
+    block: fc.nat(),
+    release: fc.constantFrom(...RELEASES),
+    minor: fc.integer({ min: 31, max: 37 }),
+    ipv6: fc.boolean(),
+    demo: fc.boolean(),
+    domain: fc.array(label, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('.')),
+    cluster: label,
+    boards: fc.array(fc.constantFrom('pi3b', 'pi4', 'pi5'), { minLength: 50, maxLength: 50 }),
+  })
+  .map((r) => {
+    // Place the LAN inside its private range: a /prefix block chosen by `block`.
+    const rangeSize = r.lanBase === '192.168.0.0' ? 2 ** 16 : 2 ** 20;
+    const blockSize = 2 ** (32 - r.prefix);
+    const network = parseIPv4(r.lanBase)! + (r.block % Math.max(1, rangeSize / blockSize)) * blockSize;
+    const last = network + blockSize - 1;
+    const pi5ok = r.release === '24.04' || r.release === '26.04';
+    const nodes = r.names.map((name, i) => {
+      let board = r.boards[i]!;
+      if (board === 'pi5' && !pi5ok) board = 'pi4';
+      if (i === 0 && board === 'pi3b') board = 'pi4';
+      const memory = board === 'pi3b' ? '1GB' : board === 'pi5' ? '8GB' : i === 0 ? '4GB' : '2GB';
+      return { name, role: i === 0 ? 'control-plane' : 'worker', address: formatIPv4(network + 2 + i), board, memory };
+    });
+    return {
+      apiVersion: 'pi-seed/v1',
+      cluster: { name: r.cluster, domain: r.domain },
+      kubernetes: { version: `1.${r.minor}`, metallb: { addresses: `${formatIPv4(last - 8)}-${formatIPv4(last - 1)}` } },
+      network: { subnet: `${formatIPv4(network)}/${r.prefix}`, gateway: formatIPv4(network + 1), ipv6: r.ipv6 },
+      os: { ubuntu: r.release },
+      admin: { sshAuthorizedKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGqO6n1ZbBsmOpPw2nG0d3xE1x2bDRgqQpXbJ1d2dJxY me'] },
+      nodes,
+      addons: { demo: r.demo },
+    };
+  });
+
+test('random valid clusters validate, build deterministically and pass the cloud-init schemas', () => {
+  fc.assert(
+    fc.property(validCluster, (cluster) => {
+      const text = yaml.dump(cluster);
+      const result = validateText('cluster.yaml', text);
+      const errors = result.diagnostics.filter((d) => d.severity === 'error');
+      assert.equal(errors, [], text);
+      const first = publicTree(planCluster(result.spec!));
+      const second = publicTree(planCluster(validateText('cluster.yaml', text).spec!));
+      assert.equal([...first.keys()], [...second.keys()]);
+      for (const [path, file] of first) {
+        assert.is(file.content, second.get(path)!.content, `${path} is not deterministic`);
+        if (path.endsWith('/user-data')) assert.ok(cloudConfig(yaml.load(String(file.content))), `${path}: ${JSON.stringify(cloudConfig.errors)}`);
+        if (path.endsWith('/network-config')) assert.ok(networkConfig(yaml.load(String(file.content))), `${path}: ${JSON.stringify(networkConfig.errors)}`);
+      }
+      assert.is(first.size, cluster.nodes.length * 4 + 2);
+    }),
+    { numRuns: 20 },
+  );
+});
+
+/** Mutations that always break a valid config. */
+type Mutation = (c: any) => void;
+const mutations: Array<[string, Mutation]> = [
+  ['drop apiVersion', (c) => delete c.apiVersion],
+  ['drop the nodes', (c) => delete c.nodes],
+  ['empty node list', (c) => (c.nodes = [])],
+  ['unknown top-level key', (c) => (c.extra = 1)],
+  ['unknown node key', (c) => (c.nodes[0].adress = c.nodes[0].address)],
+  ['number for a string', (c) => (c.cluster.name = 42)],
+  ['list for a mapping', (c) => (c.network = [])],
+  ['string for a list', (c) => (c.nodes = 'mas01')],
+  ['null node', (c) => (c.nodes[0] = null)],
+  ['duplicate name', (c) => c.nodes.push({ ...c.nodes[0], address: '203.0.113.9' })],
+  ['address off the LAN', (c) => (c.nodes[0].address = '203.0.113.9')],
+  ['bad address', (c) => (c.nodes[0].address = '1.2.3')],
+  ['second control plane', (c) => c.nodes.push({ ...c.nodes[0], name: 'zz-extra-cp' })],
+  ['no control plane', (c) => (c.nodes[0].role = 'worker')],
+  ['bad role', (c) => (c.nodes[0].role = 'master')],
+  ['bad release', (c) => (c.os.ubuntu = '18.04')],
+  ['unsupported version', (c) => (c.kubernetes.version = '1.20')],
+  ['shell in a name', (c) => (c.nodes[0].name = '$(reboot)')],
+  ['newline in the domain', (c) => (c.cluster.domain = 'a.b\nc')],
+  ['quote in the timezone', (c) => (c.os.timezone = "Asia/To'kyo")],
+  ['pool overlapping the gateway', (c) => (c.kubernetes.metallb.addresses = `${c.network.gateway}-${c.network.gateway}`)],
+  ['pod network = LAN', (c) => (c.kubernetes.podCIDR = c.network.subnet)],
+  ['gateway off the LAN', (c) => (c.network.gateway = '203.0.113.1')],
+];
+
+test('random mutations of valid configs give located errors, never a crash, and write nothing', async () => {
+  const samples = fc.sample(fc.tuple(validCluster.filter((c) => c.nodes.length <= 5), fc.constantFrom(...mutations)), { numRuns: 60, seed: 42 });
+  const dir = tempDir();
+  for (const [cluster, [name, mutate]] of samples) {
+    const mutated = structuredClone(cluster);
+    mutate(mutated);
+    const text = yaml.dump(mutated);
+    const result = validateText('cluster.yaml', text);
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    assert.ok(errors.length > 0, `${name}: no error for\n${text}`);
+    for (const e of errors) {
+      assert.ok(Array.isArray(e.path), `${name}: error without a path`);
+      assert.ok(e.line && e.col, `${name}: error without a position`);
+    }
+    assert.is(result.spec, undefined);
+  }
+  // And through the CLI, the same inputs write nothing.
+  for (const [cluster, [name, mutate]] of samples.slice(0, 15)) {
+    const mutated = structuredClone(cluster);
+    mutate(mutated);
+    const config = join(dir, 'cluster.yaml');
+    writeFileSync(config, yaml.dump(mutated));
+    const out = join(dir, 'out');
+    const result = await runCli(['build', '--config', config, '--out', out]);
+    assert.is(result.code, 1, `${name}: ${result.stderr}`);
+    assert.not.ok(existsSync(out), `${name}: wrote output`);
+    assert.not.ok(existsSync(join(dir, 'cluster.secrets.yaml')), `${name}: wrote secrets`);
+  }
+});
+
+test.run();
