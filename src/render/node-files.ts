@@ -1,4 +1,5 @@
 // The files cloud-init drops on a node (write_files entries), besides user-data's own keys.
+import { JOIN_CONFIG_API_VERSION, serializeJoinConfig } from '../join/protocol.js';
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
 import { demoApp, kubeadmConfig, metallbPool } from './kubernetes.js';
 import { renderTemplate, templateText } from './templates.js';
@@ -11,8 +12,8 @@ export interface WriteFile {
 
 /** Non-secret settings for the join service and client (keys per docs/join-protocol.md). */
 export function joinConfig(plan: ClusterPlan, node: PlannedNode): string {
-  const config = {
-    apiVersion: 'pi-seed/join/v1',
+  return serializeJoinConfig({
+    apiVersion: JOIN_CONFIG_API_VERSION,
     cluster: plan.cluster.name,
     node: node.name,
     role: node.role,
@@ -25,9 +26,9 @@ export function joinConfig(plan: ClusterPlan, node: PlannedNode): string {
     kubeconfig: '/etc/kubernetes/admin.conf',
     caCert: '/etc/kubernetes/pki/ca.crt',
     tokenTTL: '30m',
-    backoffCapSeconds: 30,
-  };
-  return JSON.stringify(config, null, 2) + '\n';
+    // Workers poll at most this far apart, so one joins within seconds of the service coming up.
+    backoffCapSeconds: 10,
+  });
 }
 
 export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {

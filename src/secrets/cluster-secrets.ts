@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import yaml from 'js-yaml';
-import { deriveNodeKey } from '../join/protocol.js';
+import { deriveNodeKey, formatKeyFile } from '../join/protocol.js';
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
 import { writeFileAtomic } from '../emit/atomic.js';
 
@@ -64,5 +64,5 @@ export function loadOrCreateSecrets(configPath: string, randomBytes: (n: number)
  */
 export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: ClusterSecrets): string {
   const key = node.role === 'control-plane' ? secrets.clusterKey : deriveNodeKey(secrets.clusterKey, node.name);
-  return `${key.toString('hex')}\n`;
+  return formatKeyFile(key);
 }

@@ -251,6 +251,12 @@ def load_config(path):
     if unknown:
         # A newer generator may add keys; an older script should still work.
         log("config %s: ignoring unknown keys %s" % (path, ", ".join(unknown)))
+    # PI_SEED_ROOT exists only for pi-seed's simulation tests (empty on a Pi): the same prefix
+    # the bootstrap script puts before every path it touches.
+    root = os.environ.get("PI_SEED_ROOT", "")
+    if root:
+        for key in ("keyFile", "stateDir", "logFile", "kubeconfig", "caCert"):
+            cfg[key] = root + cfg[key]
     return cfg
 
 

@@ -1,0 +1,166 @@
+// A simulated cluster for the join tests: one network namespace per node on a private bridge
+// (the example's own addresses exist only inside them), a scratch root folder per node holding
+// exactly the files its user-data writes, and the real bootstrap script run against that root
+// (PI_SEED_ROOT) with test doubles on PATH for apt, kubeadm, kubectl, systemctl and the like.
+// Nothing touches the host's interfaces or routes; every namespace and process is removed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import yaml from 'js-yaml';
+import { REPO, tempDir } from '../helpers.js';
+
+export interface SimNode {
+  name: string;
+  address: string;
+  prefix: number;
+}
+
+export interface Run {
+  node: string;
+  child: ChildProcess;
+  output: string;
+  exit: Promise<number | null>;
+}
+
+const DOUBLES = join(REPO, 'test', 'doubles');
+
+function ip(args: string[]): void {
+  const result = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+  if (result.status !== 0) throw new Error(`ip ${args.join(' ')}: ${result.stderr}`);
+}
+
+/** Can this process create network namespaces (root with iproute2)? */
+export function canUseNetns(): string | null {
+  if (process.getuid?.() !== 0) return 'not running as root';
+  const probe = `pisprobe${process.pid}`;
+  const result = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
+  if (result.status !== 0) return `ip netns add failed: ${result.error?.message ?? result.stderr.trim()}`;
+  spawnSync('ip', ['netns', 'del', probe]);
+  return null;
+}
+
+export class SimCluster {
+  readonly id = `pis${process.pid % 100000}x${Math.floor(Math.random() * 1000)}`;
+  readonly work = tempDir('pi-seed-sim-');
+  /** Shared state of the doubles: the "API server" (tokens, joined, nodes, labels) and calls.log. */
+  readonly doubles = join(this.work, 'doubles');
+  private readonly namespaces: string[] = [];
+  private readonly runs: Run[] = [];
+
+  constructor(
+    private readonly outDir: string,
+    readonly nodes: SimNode[],
+  ) {}
+
+  ns(name: string): string {
+    return `${this.id}-${name}`;
+  }
+
+  root(node: string): string {
+    return join(this.work, 'roots', node);
+  }
+
+  /** The bridge, a namespace per node (and a desktop), and each node's freshly flashed root. */
+  setup(desktop: SimNode): void {
+    mkdirSync(this.doubles, { recursive: true });
+    const lan = this.ns('lan');
+    ip(['netns', 'add', lan]);
+    this.namespaces.push(lan);
+    ip(['-n', lan, 'link', 'add', 'br0', 'type', 'bridge']);
+    ip(['-n', lan, 'link', 'set', 'br0', 'up']);
+    [...this.nodes, desktop].forEach((node, i) => {
+      const ns = this.ns(node.name);
+      ip(['netns', 'add', ns]);
+      this.namespaces.push(ns);
+      ip(['link', 'add', 'name', `p${i}`, 'netns', lan, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      ip(['-n', lan, 'link', 'set', `p${i}`, 'master', 'br0', 'up']);
+      ip(['-n', ns, 'addr', 'add', `${node.address}/${node.prefix}`, 'dev', 'eth0']);
+      ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
+      ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    });
+    for (const node of this.nodes) this.flash(node.name);
+  }
+
+  /**
+   * Lays out a node's root as cloud-init would leave it: the card's boot partition at
+   * /boot/firmware (with the node key), and every write_files entry of its user-data with its
+   * permissions: the same bytes the Pi gets.
+   */
+  flash(node: string): void {
+    const root = this.root(node);
+    const boot = join(root, 'boot', 'firmware');
+    mkdirSync(boot, { recursive: true });
+    for (const file of ['user-data', 'network-config', 'meta-data', 'cmdline.txt', 'pi-seed-node.key']) {
+      copyFileSync(join(this.outDir, node, file), join(boot, file));
+    }
+    for (const dir of ['etc/apt/sources.list.d', 'run', 'var/log', 'var/run', 'tmp']) mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, 'etc', 'hosts'), '127.0.0.1 localhost\n# a line of the owner\n');
+    const doc = yaml.load(readFileSync(join(boot, 'user-data'), 'utf8')) as { write_files: Array<{ path: string; permissions: string; content: string }> };
+    for (const file of doc.write_files) {
+      const target = join(root, file.path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, file.content);
+      chmodSync(target, parseInt(file.permissions, 8));
+    }
+  }
+
+  private env(node: string): NodeJS.ProcessEnv {
+    return {
+      PATH: `${DOUBLES}:${process.env.PATH}`,
+      PI_SEED_ROOT: this.root(node),
+      PI_SEED_DOUBLES_DIR: this.doubles,
+      PI_SEED_NO_CONSOLE: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      LANG: 'C.UTF-8',
+      HOME: join(this.root(node), 'tmp'),
+    };
+  }
+
+  /** Runs a node's real bootstrap script in its namespace ("powers the Pi on"). */
+  boot(node: string, timeoutMs = 120_000): Run {
+    const script = join(this.root(node), 'usr', 'local', 'sbin', 'pi-seed-bootstrap');
+    const child = spawn('ip', ['netns', 'exec', this.ns(node), 'timeout', '-k', '5', String(Math.ceil(timeoutMs / 1000)), 'bash', script], { env: this.env(node), stdio: ['ignore', 'pipe', 'pipe'] });
+    const run: Run = { node, child, output: '', exit: Promise.resolve(null) };
+    child.stdout!.on('data', (d) => (run.output += d));
+    child.stderr!.on('data', (d) => (run.output += d));
+    run.exit = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+    this.runs.push(run);
+    return run;
+  }
+
+  /** A command in a node's (or the desktop's) namespace, with the doubles and its root. */
+  exec(node: string, argv: string[], timeoutMs = 30_000): { code: number | null; stdout: string; stderr: string } {
+    const result = spawnSync('ip', ['netns', 'exec', this.ns(node), ...argv], { env: { ...process.env, ...this.env(node) }, encoding: 'utf8', timeout: timeoutMs });
+    return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
+  }
+
+  /** Kills the join service as a crash would (SIGKILL, no clean-up). */
+  killJoinService(master: string): void {
+    const pidfile = join(this.root(master), 'run', 'pi-seed-join.pid');
+    if (existsSync(pidfile)) spawnSync('kill', ['-9', readFileSync(pidfile, 'utf8').trim()]);
+  }
+
+  read(node: string, path: string): string {
+    return readFileSync(join(this.root(node), path), 'utf8');
+  }
+
+  teardown(): void {
+    for (const run of this.runs) run.child.kill('SIGKILL');
+    for (const ns of this.namespaces) {
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
+      if (pids.length) spawnSync('kill', ['-9', ...pids]);
+    }
+    for (const ns of this.namespaces.reverse()) spawnSync('ip', ['netns', 'del', ns]);
+    this.namespaces.length = 0;
+  }
+}
+
+/** Polls `check` every 100 ms until it returns true or `timeoutMs` passes. */
+export async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
