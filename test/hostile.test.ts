@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, readdi
 import { join } from 'node:path';
 import { planCluster } from '../src/plan/plan.js';
 import { bootstrapScript } from '../src/render/node-files.js';
-import { TEMPLATE_DIR } from '../src/render/templates.js';
+import { packageRoot } from '../src/paths.js';
 import { validateText } from '../src/validate/index.js';
 import { SEED_CONFIG, hasCommand, runCli, tempDir } from './helpers.js';
 
@@ -93,8 +93,8 @@ test('shell metacharacters, quotes, newlines and non-ASCII in values are refused
 });
 
 test('every value reaches the bootstrap script through the quoting helper (static check)', () => {
-  for (const file of readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith('.sh.hbs') || f === 'keyboard.hbs')) {
-    const text = readFileSync(join(TEMPLATE_DIR, file), 'utf8');
+  for (const file of readdirSync(join(packageRoot(), 'templates')).filter((f) => f.endsWith('.sh.hbs') || f === 'keyboard.hbs')) {
+    const text = readFileSync(join(packageRoot(), 'templates', file), 'utf8');
     const unquoted = [...text.matchAll(/\{\{(?!sh |comment )([^}]*)\}\}/g)].filter((m) => !/^#|^\//.test(m[1]!));
     assert.equal(unquoted.map((m) => m[0]), [], `${file} interpolates without the sh or comment helper`);
   }

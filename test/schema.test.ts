@@ -2,11 +2,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { CLUSTER_SCHEMA_PATH } from '../src/validate/schema.js';
+import { spawnSync } from 'node:child_process';
+import { clusterSchemaPath } from '../src/validate/schema.js';
 import { DEFAULTS } from '../src/spec/v1/defaults.js';
 import { BOARD_MEMORY, KUBERNETES_DEFAULT, UBUNTU } from '../src/spec/v1/support.js';
 
-const schema = JSON.parse(readFileSync(CLUSTER_SCHEMA_PATH, 'utf8'));
+const schema = JSON.parse(readFileSync(clusterSchemaPath(), 'utf8'));
 const props = (path: string[]) => path.reduce((node, key) => node.properties[key], schema);
 
 test('schema defaults are the defaults the code applies', () => {
@@ -39,6 +40,11 @@ test('schema enums match the supported releases and boards', () => {
 test('every example names the schema for editor completion', () => {
   const text = readFileSync(new URL('../../examples/seed/cluster.yaml', import.meta.url), 'utf8');
   assert.match(text, /^# yaml-language-server: \$schema=\.\.\/\.\.\/schemas\/cluster\.schema\.json$/m);
+});
+
+test('the precompiled validator is current with the schema', () => {
+  const result = spawnSync(process.execPath, ['scripts/build-validators.mjs', '--check'], { encoding: 'utf8' });
+  assert.is(result.status, 0, result.stderr);
 });
 
 test.run();

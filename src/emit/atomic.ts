@@ -9,13 +9,17 @@ export function tempSibling(path: string): string {
   return join(dirname(path), `.${basename(path)}.pi-seed-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644): void {
+/**
+ * `durable` also flushes the data to the device before the rename, so a power cut leaves the old
+ * or the new file: wanted for secrets and SD cards, too slow for out/, which a build recreates.
+ */
+export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644, durable = true): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempSibling(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });

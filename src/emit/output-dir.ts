@@ -1,10 +1,9 @@
 // Writes a rendered output tree into the output folder without ever leaving it half-written:
 // everything is first written to a staging folder inside it; only when all of it is on disk is
 // each node folder swapped in by rename, and each cluster-wide file renamed over the old one.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from './atomic.js';
 
 export interface OutputFile {
   content: string | Buffer;
@@ -43,7 +42,8 @@ export function writeOutputTree(outDir: string, tree: OutputTree, prune: readonl
     for (const [relative, file] of [...tree].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const target = join(staging, relative);
       mkdirSync(dirname(target), { recursive: true });
-      writeFileAtomic(target, file.content, file.mode);
+      // Inside the staging folder nothing reads the file before the swap: no rename or fsync needed.
+      writeFileSync(target, file.content, { mode: file.mode, flag: 'wx' });
       topLevel.add(relative.split('/')[0]!);
     }
     for (const name of [...topLevel].sort()) {

@@ -108,6 +108,18 @@ function metallbPool(data: Obj, report: Report): void {
   }
 }
 
+/** The schema checks a CIDR's shape; this checks that its host bits are zero (10.244.0.1/16 is not a network). */
+function networkAddresses(data: Obj, report: Report): void {
+  const fields: Array<[JsonPath, unknown]> = [
+    [['network', 'subnet'], obj(data.network).subnet],
+    [['kubernetes', 'podCIDR'], obj(data.kubernetes).podCIDR],
+    [['kubernetes', 'serviceCIDR'], obj(data.kubernetes).serviceCIDR],
+  ];
+  for (const [path, value] of fields) {
+    if (typeof value === 'string' && parseCidr(value, false) && !parseCidr(value)) report(msg.badCidr(value), path);
+  }
+}
+
 function disjointNetworks(data: Obj, report: Report): void {
   const kubernetes = obj(data.kubernetes);
   const candidates: Array<[string, JsonPath, string | undefined]> = [
@@ -183,6 +195,7 @@ function adminLogin(data: Obj, report: Report): void {
 export const RULES: ReadonlyArray<(data: Obj, report: Report) => void> = [
   uniqueNodes,
   oneControlPlane,
+  networkAddresses,
   addressesOnLan,
   metallbPool,
   disjointNetworks,

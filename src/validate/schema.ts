@@ -1,30 +1,20 @@
 // Shape checks against schemas/cluster.schema.json, with ajv's findings turned into catalog
 // messages (unknown keys get a "did you mean").
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { type ErrorObject, type ValidateFunction } from 'ajv';
 import { type Diagnostic, type JsonPath, type Problem } from '../diagnostics.js';
 import { msg } from '../errors.js';
-import { parseCidr } from '../plan/ipv4.js';
+import { packageRoot } from '../paths.js';
 import { closest } from '../suggest.js';
+// Precompiled from schemas/cluster.schema.json by scripts/build-validators.mjs (npm run build):
+// compiling the schema at run time would cost more than the rest of a build.
+import { validate as generatedValidate } from './cluster-validator.generated.js';
 
-// ajv-formats is CommonJS with its function on `default`; require() sidesteps the ESM interop.
-const addFormats = createRequire(import.meta.url)('ajv-formats') as (ajv: Ajv, formats: string[]) => Ajv;
+export const clusterSchemaPath = (): string => join(packageRoot(), 'schemas', 'cluster.schema.json');
 
-export const CLUSTER_SCHEMA_PATH = fileURLToPath(new URL('../../../schemas/cluster.schema.json', import.meta.url));
+const validator = generatedValidate as unknown as ValidateFunction;
 
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictTypes: false, allowUnionTypes: true });
-    addFormats(ajv, ['ipv4']);
-    ajv.addFormat('pi-seed-ipv4-cidr', (text: string) => parseCidr(text) !== null);
-    compiled = ajv.compile(JSON.parse(readFileSync(CLUSTER_SCHEMA_PATH, 'utf8')));
-  }
-  return compiled!;
-}
+const CIDR_KEYS = new Set(['subnet', 'podCIDR', 'serviceCIDR']);
 
 /** How to describe a pattern mismatch, keyed by the property name. */
 const PATTERN_HELP: Record<string, [string, string]> = {
@@ -37,6 +27,9 @@ const PATTERN_HELP: Record<string, [string, string]> = {
   model: ['keyboard model', 'jp106'],
   variant: ['keyboard variant', 'nodeadkeys'],
   locale: ['locale', 'en_US.UTF-8'],
+  address: ['IPv4 address', '192.168.1.101'],
+  gateway: ['IPv4 address', '192.168.1.1'],
+  dns: ['IPv4 address', '192.168.1.1'],
   passwordHash: ['crypt(3) password hash (a plain password is never accepted)', 'the output of `mkpasswd -m sha-512`'],
   sshAuthorizedKeys: ['SSH public key', 'ssh-ed25519 AAAAC3Nz... you@desktop'],
   addresses: ['address pool', '192.168.1.210-192.168.1.215'],
@@ -88,13 +81,10 @@ function toDiagnostic(error: ErrorObject, data: unknown): { problem: Problem; pa
       return { problem: msg.notOneOf(params.allowedValues as unknown[]), path };
     case 'pattern': {
       const key = typeof last === 'number' ? path[path.length - 2] : last;
+      if (CIDR_KEYS.has(String(key))) return { problem: msg.badCidr(String(valueAt(data, path))), path };
       const [what, example] = PATTERN_HELP[String(key)] ?? ['value', 'the examples in README.md'];
       return { problem: msg.badPattern(what, example), path };
     }
-    case 'format':
-      return params.format === 'ipv4'
-        ? { problem: msg.badPattern('IPv4 address', '192.168.1.101'), path }
-        : { problem: msg.badCidr(String(valueAt(data, path))), path };
     case 'minItems':
       return { problem: msg.tooFewItems(Number(params.limit)), path };
     case 'maxItems':
@@ -110,7 +100,7 @@ function toDiagnostic(error: ErrorObject, data: unknown): { problem: Problem; pa
 }
 
 export function checkSchema(data: unknown): { diagnostics: Diagnostic[]; atKey: Set<Diagnostic> } {
-  const validate = validator();
+  const validate = validator;
   const diagnostics: Diagnostic[] = [];
   const atKey = new Set<Diagnostic>();
   if (validate(data)) return { diagnostics, atKey };
