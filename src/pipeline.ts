@@ -2,9 +2,9 @@
 // Commands call these and do only the I/O (after butane's TranslateBytes).
 import { type Diagnostic, applyStrict, hasErrors } from './diagnostics.js';
 import { msg } from './errors.js';
-import { type OutputTree } from './emit/output-dir.js';
+import { type OutputFile, type OutputTree } from './emit/output-dir.js';
 import { type ClusterPlan, planCluster } from './plan/plan.js';
-import { renderCluster } from './render/index.js';
+import { chosenNodes, renderCluster } from './render/index.js';
 import { NODE_KEY_FILE } from './render/user-data.js';
 import { type ClusterSecrets, nodeKeyFile } from './secrets/cluster-secrets.js';
 import { closest } from './suggest.js';
@@ -37,21 +37,34 @@ export const OUT_GITIGNORE = `# pi-seed: node keys are secrets; never commit the
 
 /**
  * The files meant to be committed and diffed: every node's cloud-init files, cmdline.txt,
- * ssh_config and out/.gitignore. No secret is in any of them.
+ * ssh_config and out/.gitignore. No secret is in any of them. Produced lazily, node by node.
  */
-export function publicTree(plan: ClusterPlan, only: readonly string[] = []): OutputTree {
-  const tree: OutputTree = new Map();
-  for (const [path, content] of renderCluster(plan, only)) tree.set(path, { content, mode: 0o644 });
-  tree.set('.gitignore', { content: OUT_GITIGNORE, mode: 0o644 });
-  return tree;
+export function* publicFiles(plan: ClusterPlan, only: readonly string[] = []): Generator<[string, OutputFile]> {
+  for (const [path, content] of renderCluster(plan, only)) yield [path, { content, mode: 0o644 }];
+  yield ['.gitignore', { content: OUT_GITIGNORE, mode: 0o644 }];
 }
 
-/** The public files plus each chosen node's key file (mode 0600, git-ignored). */
-export function fullTree(plan: ClusterPlan, secrets: ClusterSecrets, only: readonly string[] = []): OutputTree {
-  const tree = publicTree(plan, only);
-  for (const node of plan.nodes) {
-    if (only.length > 0 && !only.includes(node.name)) continue;
-    tree.set(`${node.name}/${NODE_KEY_FILE}`, { content: nodeKeyFile(plan, node, secrets), mode: 0o600 });
+/** The public files plus each chosen node's key file (mode 0600, git-ignored), node by node. */
+export function* fullFiles(plan: ClusterPlan, secrets: ClusterSecrets, only: readonly string[] = []): Generator<[string, OutputFile]> {
+  const byName = new Map(plan.nodes.map((n) => [n.name, n]));
+  const keyEntry = (name: string): [string, OutputFile] => [`${name}/${NODE_KEY_FILE}`, { content: nodeKeyFile(plan, byName.get(name)!, secrets), mode: 0o600 }];
+  let previous: string | undefined;
+  for (const entry of publicFiles(plan, only)) {
+    const node = entry[0].includes('/') ? entry[0].split('/')[0] : undefined;
+    // Each node's key goes right after its other files, so a node's folder stays in one piece.
+    if (previous !== undefined && node !== previous) yield keyEntry(previous);
+    previous = node;
+    yield entry;
   }
-  return tree;
+  if (previous !== undefined) yield keyEntry(previous);
+}
+
+
+/** The same files collected in a map, for callers that need them all at once (tar, card). */
+export const publicTree = (plan: ClusterPlan, only: readonly string[] = []): OutputTree => new Map(publicFiles(plan, only));
+export const fullTree = (plan: ClusterPlan, secrets: ClusterSecrets, only: readonly string[] = []): OutputTree => new Map(fullFiles(plan, secrets, only));
+
+/** The top-level names a build writes in the output folder: node folders and cluster-wide files. */
+export function outputEntries(plan: ClusterPlan, only: readonly string[] = []): string[] {
+  return [...chosenNodes(plan, only).map((n) => n.name), 'ssh_config', '.gitignore'];
 }

@@ -6,8 +6,13 @@ import { hasErrors } from '../diagnostics.js';
 import { compareTree } from '../emit/compare.js';
 import { outputPathProblem } from '../emit/paths.js';
 import { generatedNodeDirs, removeStaleStaging, writeOutputTree } from '../emit/output-dir.js';
-import { fullTree, loadCluster, publicTree, selectNodes } from '../pipeline.js';
+import { fullFiles, loadCluster, outputEntries, publicFiles, selectNodes } from '../pipeline.js';
 import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
+import { writeFileAtomic } from '../emit/atomic.js';
+import { loadSeeds } from '../emit/card-files.js';
+import { ProblemError, reportingProblems } from '../emit/problem-error.js';
+import { deterministicTar, nodeTarFiles } from '../emit/tar.js';
+import { msg } from '../errors.js';
 
 export interface BuildOptions {
   config: string;
@@ -26,15 +31,14 @@ export function runBuild(options: BuildOptions, io: Io): number {
   reportDiagnostics(io, [...loaded.diagnostics, ...unknown], loaded.source?.text);
   if (!plan || hasErrors(loaded.diagnostics) || unknown.length > 0) return EXIT_INVALID;
 
-  const entries = [...new Set([...publicTree(plan, options.nodes).keys()].map((p) => p.split('/')[0]!))];
-  const badPath = outputPathProblem(options.out, entries);
+  const badPath = outputPathProblem(options.out, outputEntries(plan, options.nodes));
   if (badPath) {
     io.err(`error[unsafe-output-path]: ${badPath}\n`);
     return EXIT_USAGE;
   }
 
   if (options.check) {
-    const changes = compareTree(options.out, publicTree(plan, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);
+    const changes = compareTree(options.out, publicFiles(plan, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);
     if (changes.length === 0) {
       io.err(`${options.out}: up to date\n`);
       return EXIT_OK;
@@ -46,13 +50,36 @@ export function runBuild(options: BuildOptions, io: Io): number {
 
   const secrets = loadOrCreateSecrets(options.config, options.random ?? randomBytes, true)!;
   if (secrets.created) io.err(`created ${secrets.path} (mode 0600): back it up and never commit it\n`);
-  const tree = fullTree(plan, secrets.secrets, options.nodes);
   const all = options.nodes.length === 0;
   const prune = all ? generatedNodeDirs(options.out).filter((dir) => !plan.nodes.some((n) => n.name === dir)) : [];
   removeStaleStaging(options.out);
-  writeOutputTree(options.out, tree, prune);
+  writeOutputTree(options.out, fullFiles(plan, secrets.secrets, options.nodes), prune);
   const built = all ? plan.nodes.map((n) => n.name) : options.nodes;
   io.err(`wrote ${built.map((n) => `${options.out}/${n}/`).join(', ')} and ${options.out}/ssh_config\n`);
   for (const name of prune) io.err(`removed ${options.out}/${name}/ (no longer in the cluster)\n`);
   return EXIT_OK;
+}
+
+/** Where `build --tar` writes: a file, or standard output for "-" (and for a bare --tar). */
+export const TAR_STDOUT = '-';
+
+/**
+ * pi-seed build --tar: the chosen nodes' card files (key files included, as 0600 entries) as one
+ * deterministic tar instead of the output folder (docs/card-and-image.md). The file is 0600 too.
+ */
+export function runBuildTar(options: Omit<BuildOptions, 'out' | 'check'> & { tar: string }, io: Io): Promise<number> {
+  return reportingProblems(io, async () => {
+    const toStdout = options.tar === TAR_STDOUT || options.tar === '';
+    if (toStdout && process.stdout.isTTY) throw new ProblemError(msg.tarToTerminal(), EXIT_USAGE);
+    const seeds = loadSeeds({ config: options.config, strict: options.strict, nodes: options.nodes, createSecrets: true }, io);
+    if (!seeds) return EXIT_INVALID;
+    const archive = await deterministicTar(nodeTarFiles(seeds.plan, seeds.secrets, options.nodes));
+    if (toStdout) {
+      await new Promise<void>((resolve, reject) => process.stdout.write(archive, (err) => (err ? reject(err) : resolve())));
+    } else {
+      writeFileAtomic(options.tar, archive, 0o600);
+      io.err(`wrote ${options.tar} (${seeds.nodes.map((n) => n.name).join(', ')}; mode 0600: it holds the node keys)\n`);
+    }
+    return EXIT_OK;
+  });
 }

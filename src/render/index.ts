@@ -19,13 +19,18 @@ export function renderNode(plan: ClusterPlan, node: PlannedNode): RenderedFiles 
   ]);
 }
 
-/** Files for the chosen nodes (all when `only` is empty) plus the cluster-wide ones. */
-export function renderCluster(plan: ClusterPlan, only: readonly string[] = []): RenderedFiles {
-  const files: RenderedFiles = new Map();
-  const chosen = only.length === 0 ? plan.nodes : plan.nodes.filter((n) => only.includes(n.name));
-  for (const node of chosen) {
-    for (const [name, content] of renderNode(plan, node)) files.set(`${node.name}/${name}`, content);
+/** The nodes a command works on: those named, or all when none are. */
+export function chosenNodes(plan: ClusterPlan, only: readonly string[]): PlannedNode[] {
+  return only.length === 0 ? plan.nodes : plan.nodes.filter((n) => only.includes(n.name));
+}
+
+/**
+ * Files for the chosen nodes plus the cluster-wide ones, one node at a time: a generator, so a
+ * thousand-node build never holds every node's files in memory at once.
+ */
+export function* renderCluster(plan: ClusterPlan, only: readonly string[] = []): Generator<[string, string]> {
+  for (const node of chosenNodes(plan, only)) {
+    for (const [name, content] of renderNode(plan, node)) yield [`${node.name}/${name}`, content];
   }
-  files.set('ssh_config', sshConfig(plan));
-  return files;
+  yield ['ssh_config', sshConfig(plan)];
 }
