@@ -42,12 +42,51 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           .option('node', { type: 'string', array: true, describe: 'build only this node (repeatable)', requiresArg: true })
           .option('all', { type: 'boolean', default: false, describe: 'build every node (the default without --node)' })
           .option('check', { type: 'boolean', default: false, describe: 'write nothing; show what would change and exit 1 if anything would' })
+          .option('tar', { type: 'string', nargs: 1, describe: 'write the nodes\' card files as one reproducible tar to FILE (-: standard output) instead of the output folder' })
           .option('strict', strictOption),
       async (args) => {
         const nodes = nodeList(args.node);
         if (args.all && nodes.length > 0) usageError('--all and --node exclude each other');
-        const { runBuild } = await import('./commands/build.js');
-        exitCode = runBuild({ config: args.config, out: args.out, nodes, strict: args.strict, check: args.check }, io);
+        if (args.tar !== undefined && args.check) usageError('--tar and --check exclude each other');
+        const { runBuild, runBuildTar } = await import('./commands/build.js');
+        if (args.tar !== undefined) exitCode = await runBuildTar({ config: args.config, nodes, strict: args.strict, tar: args.tar }, io);
+        else exitCode = runBuild({ config: args.config, out: args.out, nodes, strict: args.strict, check: args.check }, io);
+      },
+    )
+    .command(
+      'write',
+      'put one node\'s seed files on a mounted boot partition (backs up what it replaces, merges cmdline.txt)',
+      (y) =>
+        y
+          .option('config', configOption)
+          .option('node', { type: 'string', describe: 'the node this card is for', requiresArg: true, demandOption: true })
+          .option('to', { type: 'string', describe: 'the mounted system-boot partition, e.g. /media/$USER/system-boot', requiresArg: true, demandOption: true })
+          .option('force', { type: 'boolean', default: false, describe: 'write even if the folder lacks config.txt or cmdline.txt' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'print what would be written and write nothing' })
+          .option('strict', strictOption),
+      async (args) => {
+        const nodes = nodeList(args.node);
+        if (nodes.length !== 1) usageError('write puts one node on one card: name exactly one --node');
+        const { runWrite } = await import('./commands/write.js');
+        exitCode = await runWrite({ config: args.config, node: nodes[0]!, to: args.to, force: args.force, dryRun: args.dryRun, strict: args.strict }, io);
+      },
+    )
+    .command(
+      'bake',
+      'write a flashable image per node from an Ubuntu Raspberry Pi image (.img or .img.xz), without root',
+      (y) =>
+        y
+          .option('config', configOption)
+          .option('image', { type: 'string', describe: 'the Ubuntu image, .img or .img.xz', requiresArg: true, demandOption: true })
+          .option('node', { type: 'string', array: true, describe: 'bake an image for this node (repeatable)', requiresArg: true })
+          .option('all', { type: 'boolean', default: false, describe: 'bake one image per node' })
+          .option('output', { alias: 'o', type: 'string', describe: 'output file, folder, or name pattern with {node} (default {node}.img)', requiresArg: true })
+          .option('strict', strictOption),
+      async (args) => {
+        const nodes = nodeList(args.node);
+        if (args.all === (nodes.length > 0)) usageError('name the nodes to bake with --node, or pass --all (not both)');
+        const { runBake } = await import('./commands/bake.js');
+        exitCode = await runBake({ config: args.config, image: args.image, nodes, output: args.output, strict: args.strict }, io);
       },
     )
     .command(
@@ -73,7 +112,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         exitCode = await runStatus({ config: args.config, json: args.json, watch: args.watch, address: args.address }, io);
       },
     )
-    .demandCommand(1, 'name a command: init, validate, build, diff or status')
+    .demandCommand(1, 'name a command: init, validate, build, diff, status, write or bake')
     .strict()
     .help()
     .version(false)

@@ -93,4 +93,38 @@ export const msg = {
   // --- command line ---
   unknownNode: (name: string, known: string[], suggestion?: string) =>
     error('unknown-node', `no node named ${JSON.stringify(name)} in the cluster${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ''}`, `known nodes: ${known.join(', ')}`),
+
+  // --- cards and images (write, bake, build --tar; see docs/card-and-image.md) ---
+  notAFolder: (dir: string) => error('not-a-folder', `${dir} is not a folder`, 'pass the folder where the card\'s system-boot partition is mounted, e.g. /media/$USER/system-boot'),
+  notABootPartition: (dir: string, missing: readonly string[]) =>
+    error('not-a-boot-partition', `${dir} does not look like an Ubuntu Raspberry Pi boot partition (no ${missing.join(' or ')})`, 'pass the folder where the card\'s system-boot partition is mounted (e.g. /media/$USER/system-boot, /Volumes/system-boot, E:\\); add --force only if you are sure'),
+  missingTool: (tool: string, debianPackage: string, why: string) =>
+    error('missing-tool', `${tool} is not installed; pi-seed needs it to ${why}`, `install it: apt-get install ${debianPackage} (Debian, Ubuntu) or brew install ${debianPackage} (macOS)`),
+  toolFailed: (tool: string, detail: string) => error('tool-failed', `${tool} failed: ${detail}`, 'this is unexpected; run the command again, and report it with the image name if it persists'),
+  noSuchImage: (image: string) => error('no-such-image', `cannot read the image ${image}: no such file`, 'pass the downloaded image with --image, e.g. ubuntu-24.04.3-preinstalled-server-arm64+raspi.img.xz'),
+  unsupportedCompression: (image: string, format: string) =>
+    error('unsupported-compression', `${image} is ${format}-compressed; pi-seed reads raw .img and .img.xz images`, 'decompress it first, or download the .img.xz image'),
+  imageCorrupt: (image: string, detail: string) =>
+    error('image-corrupt', `cannot decompress ${image}: ${detail}`, 'the file is incomplete or damaged: download it again and compare its SHA-256 with the release\'s SHA256SUMS'),
+  imageTruncated: (image: string, needed: number, size: number) =>
+    error('image-truncated', `${image} ends at byte ${size} but its partition table reaches byte ${needed}`, 'the file is incomplete: download it again and compare its SHA-256 with the release\'s SHA256SUMS'),
+  noPartitionTable: (image: string) =>
+    error('no-partition-table', `${image} has no MBR or GPT partition table: it is not a disk image`, 'pass an Ubuntu Server image for Raspberry Pi, e.g. ubuntu-24.04.3-preinstalled-server-arm64+raspi.img.xz'),
+  noBootPartition: (image: string, partitions: number) =>
+    error('no-boot-partition', `${image} has no FAT partition labelled system-boot (${partitions} partition${partitions === 1 ? '' : 's'} checked)`, 'pass an Ubuntu Server image for Raspberry Pi; its first partition is the FAT system-boot partition'),
+  fatExceedsPartition: (image: string, fatBytes: number, partitionBytes: number) =>
+    error('fat-exceeds-partition', `the system-boot FAT in ${image} claims ${fatBytes} bytes but its partition holds ${partitionBytes}`, 'the image is damaged: pi-seed will not write into it, so it cannot spill into the next partition'),
+  bootPartitionFull: (detail: string) =>
+    error('boot-partition-full', `the system-boot partition has no room for the seed files (${detail})`, 'free space on it or use an image with a larger system-boot partition'),
+  fatCheckFailed: (output: string) =>
+    error('fat-check-failed', `fsck.fat -n found problems in the baked system-boot partition:\n${output.trim()}`, 'run fsck.fat -n on the input image\'s partition: if it fails there too the image was damaged before pi-seed touched it'),
+  diskFull: (path: string) =>
+    error('disk-full', `no space left on the disk holding ${path}`, 'free some space or pass -o on another disk; nothing was left behind'),
+  fileTooLarge: (path: string) =>
+    error('file-too-large-for-disk', `${path} is larger than this file system or your file-size limit allows (EFBIG)`, 'write it to a disk formatted with ext4, NTFS, APFS or exFAT (FAT32 caps files at 4 GiB), or raise `ulimit -f`'),
+  outputIsInput: (path: string) => error('output-is-input', `the output ${path} is the input image`, 'bake into a new file with -o; the downloaded image stays untouched for the next node'),
+  unsafeImagePath: (path: string) => error('unsafe-image-path', `${path} contains "@@", which mtools reads as an offset`, 'pick an output path without "@@"'),
+  compressedOutput: (path: string) =>
+    error('compressed-output', `${path} names a compressed file, but bake writes a raw .img`, 'name the output .img; compress it yourself (xz -T0) if you want: every flashing tool reads both'),
+  tarToTerminal: () => error('tar-to-terminal', 'refusing to write a tar archive to a terminal', 'redirect it (pi-seed build --tar - > seeds.tar) or pass a file name: --tar seeds.tar'),
 } as const;

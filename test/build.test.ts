@@ -4,16 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SEED_CONFIG, readTree, runCli, tempDir } from './helpers.js';
-
-/** A private copy of the seed config with a fixed secrets file, so builds are comparable. */
-function seedWorkspace(): { dir: string; config: string } {
-  const dir = tempDir();
-  const config = join(dir, 'cluster.yaml');
-  copyFileSync(SEED_CONFIG, config);
-  writeFileSync(join(dir, 'cluster.secrets.yaml'), `apiVersion: pi-seed/v1\nkind: ClusterSecrets\nclusterKey: ${'ab'.repeat(32)}\n`, { mode: 0o600 });
-  return { dir, config };
-}
+import { REPO, SEED_CONFIG, readTree, runCli, seedWorkspace, tempDir } from './helpers.js';
 
 test('the committed out/ is what the example builds to (golden files)', async () => {
   const result = await runCli(['diff', '--config', join(REPO, 'cluster.yaml'), '--out', join(REPO, 'out')]);

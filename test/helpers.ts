@@ -1,6 +1,6 @@
 // Shared test helpers: paths, temporary folders, running the CLI in-process, required tools.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { main } from '../src/cli.js';
@@ -58,4 +58,22 @@ export function requireTool(name: string, why: string): boolean {
 /** A base config (the seed example) with edits applied by a function, as YAML text. */
 export function seedText(): string {
   return readFileSync(SEED_CONFIG, 'utf8');
+}
+
+/** A private copy of the seed config with a fixed cluster key, so builds are comparable. */
+export function seedWorkspace(prefix = 'pi-seed-test-', keyByte = 'ab'): { dir: string; config: string } {
+  const dir = tempDir(prefix);
+  const config = join(dir, 'cluster.yaml');
+  copyFileSync(SEED_CONFIG, config);
+  writeFileSync(join(dir, 'cluster.secrets.yaml'), `clusterKey: ${keyByte.repeat(32)}\n`, { mode: 0o600 });
+  return { dir, config };
+}
+
+/** The same, built into `<dir>/out` with the CLI. */
+export async function builtSeedWorkspace(prefix?: string, keyByte?: string): Promise<{ dir: string; config: string; out: string }> {
+  const { dir, config } = seedWorkspace(prefix, keyByte);
+  const out = join(dir, 'out');
+  const result = await runCli(['build', '--config', config, '--out', out]);
+  if (result.code !== 0) throw new Error(`building the seed example failed:\n${result.stderr}`);
+  return { dir, config, out };
 }

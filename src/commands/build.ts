@@ -60,7 +60,7 @@ export function runBuild(options: BuildOptions, io: Io): number {
   return EXIT_OK;
 }
 
-/** Where `build --tar` writes: a file, or standard output for "-" (and for a bare --tar). */
+/** `build --tar -` writes the archive to standard output. */
 export const TAR_STDOUT = '-';
 
 /**
@@ -69,7 +69,7 @@ export const TAR_STDOUT = '-';
  */
 export function runBuildTar(options: Omit<BuildOptions, 'out' | 'check'> & { tar: string }, io: Io): Promise<number> {
   return reportingProblems(io, async () => {
-    const toStdout = options.tar === TAR_STDOUT || options.tar === '';
+    const toStdout = options.tar === TAR_STDOUT;
     if (toStdout && process.stdout.isTTY) throw new ProblemError(msg.tarToTerminal(), EXIT_USAGE);
     const seeds = loadSeeds({ config: options.config, strict: options.strict, nodes: options.nodes, createSecrets: true }, io);
     if (!seeds) return EXIT_INVALID;
