@@ -5,9 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, createPublicKey } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SEED_CONFIG, runCli, tempDir } from './helpers.js';
+import { REPO, builtSeedWorkspace } from './helpers.js';
 import { SimCluster, canUseNetns, waitFor, type SimNode } from './sim/cluster-sim.js';
 
 const why = canUseNetns();
@@ -24,16 +24,8 @@ const NODES: SimNode[] = [
 const DESKTOP: SimNode = { name: 'desk', address: '192.168.1.50', prefix: 24 };
 const WORKERS = ['work01', 'work02'];
 
-/** Builds the seed example once, with its secrets, as a user would. */
-async function buildSeed(): Promise<{ config: string; out: string }> {
-  const dir = tempDir('pi-seed-sim-build-');
-  const config = join(dir, 'cluster.yaml');
-  copyFileSync(SEED_CONFIG, config);
-  const out = join(dir, 'out');
-  const result = await runCli(['build', '--config', config, '--out', out]);
-  assert.is(result.code, 0, result.stderr);
-  return { config, out };
-}
+/** The seed example built with its secrets, as a user would. */
+const buildSeed = () => builtSeedWorkspace('pi-seed-sim-build-');
 
 function caHash(sim: SimCluster): string {
   const der = createPublicKey(sim.read('mas01', 'etc/kubernetes/pki/ca.crt')).export({ type: 'spki', format: 'der' });
