@@ -131,7 +131,8 @@ async function main(): Promise<number> {
   rmSync(LOGS, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'pi-seed-vm-'));
-  let keepWork = process.env.PI_SEED_VM_KEEP === '1';
+  // Cards, overlays and disk exports are gigabytes: kept only on request (the logs always are).
+  const keepWork = process.env.PI_SEED_VM_KEEP === '1';
   cleanups.push(() => {
     if (keepWork) log(`kept the work folder ${work}`);
     else rmSync(work, { recursive: true, force: true });
@@ -339,7 +340,6 @@ async function main(): Promise<number> {
     });
   } catch (error) {
     checks.abort(formed ? 'reboots' : 'the cluster forms', error);
-    keepWork = keepWork || process.env.CI !== 'true';
   }
 
   // ---- power everything off and read the disks ----
