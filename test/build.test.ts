@@ -4,7 +4,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SEED_CONFIG, readTree, runCli, seedWorkspace, tempDir } from './helpers.js';
+import yaml from 'js-yaml';
+import { writeReport } from '../src/commands/build.js';
+import { REPO, SEED_CONFIG, builtSeedWorkspace, readTree, runCli, seedWorkspace, tempDir } from './helpers.js';
 
 test('the committed out/ is what the example builds to (golden files)', async () => {
   const result = await runCli(['diff', '--config', join(REPO, 'cluster.yaml'), '--out', join(REPO, 'out')]);
@@ -23,6 +25,39 @@ test('two builds give byte-identical output', async () => {
     [...a.keys()].filter((p) => !p.endsWith('pi-seed-node.key')),
     ['.gitignore', 'mas01/cmdline.txt', 'mas01/meta-data', 'mas01/network-config', 'mas01/user-data', 'ssh_config', 'work01/cmdline.txt', 'work01/meta-data', 'work01/network-config', 'work01/user-data', 'work02/cmdline.txt', 'work02/meta-data', 'work02/network-config', 'work02/user-data'],
   );
+});
+
+test('only the control plane carries the join service and the worker list', async () => {
+  const { out } = await builtSeedWorkspace();
+  const files = (node: string) => {
+    const doc = yaml.load(readFileSync(join(out, node, 'user-data'), 'utf8')) as { write_files: { path: string; content: string }[] };
+    return new Map(doc.write_files.map((f) => [f.path, f.content]));
+  };
+  const lib = '/usr/local/lib/pi-seed/';
+  const master = files('mas01');
+  assert.ok(master.has(`${lib}pi_seed_join.py`) && master.has(`${lib}pi_seed_join_core.py`) && master.has(`${lib}pi_seed_join_server.py`));
+  assert.equal(JSON.parse(master.get('/etc/pi-seed/join.json')!).workers, ['work01', 'work02']);
+  for (const worker of ['work01', 'work02']) {
+    const w = files(worker);
+    assert.ok(w.has(`${lib}pi_seed_join.py`) && w.has(`${lib}pi_seed_join_core.py`), `${worker} lacks the join client`);
+    assert.not.ok(w.has(`${lib}pi_seed_join_server.py`), `${worker} carries the join service`);
+    assert.not.ok(w.has('/etc/systemd/system/pi-seed-join.service'), `${worker} carries the join service unit`);
+    assert.not.ok('workers' in JSON.parse(w.get('/etc/pi-seed/join.json')!), `${worker}'s join.json lists the workers`);
+  }
+});
+
+test('the build report names what changed, says when nothing did, and stays one line for big clusters', async () => {
+  const { dir, config } = seedWorkspace();
+  const out = join(dir, 'o');
+  const first = await runCli(['build', '--config', config, '--out', out]);
+  assert.is(first.stderr.split('\n').filter((l) => l.startsWith('wrote')).join('\n'), `wrote ${out}/.gitignore, ${out}/mas01/, ${out}/ssh_config, ${out}/work01/, ${out}/work02/`);
+  const again = await runCli(['build', '--config', config, '--out', out]);
+  assert.match(again.stderr, `${out}/: up to date, nothing written`);
+  writeFileSync(join(out, 'work02', 'cmdline.txt'), 'edited by hand\n');
+  const repaired = await runCli(['build', '--config', config, '--out', out]);
+  assert.match(repaired.stderr, `wrote ${out}/work02/ (4 already up to date)`);
+  const many = { changed: Array.from({ length: 12 }, (_, i) => ({ name: `n${i}`, folder: true })), unchanged: 988 };
+  assert.is(writeReport('out', many), 'wrote 12 entries in out/: out/n0/, out/n1/, out/n2/ and 9 more (988 already up to date)\n');
 });
 
 test('every generated text file is LF-only and ends with a newline', async () => {

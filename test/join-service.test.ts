@@ -1,4 +1,4 @@
-// The join service (templates/join/pi_seed_join.py) against the real protocol: a real python3
+// The join service (templates/join/pi_seed_join*.py) against the real protocol: a real python3
 // server on 127.0.0.1 with test doubles for kubeadm/kubectl, a real CA made with openssl, and
 // the TypeScript side of the protocol (src/join/protocol.ts). Every spawned process is killed in
 // the after hook and every wait is bounded.
@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -195,7 +195,7 @@ function writeConfig(dir: string, node: string, role: 'control-plane' | 'worker'
     role,
     master: { name: 'mas01', address: '127.0.0.1', port },
     apiServerEndpoint: '192.168.1.101:6443',
-    workers: ['work01', 'work02'],
+    ...(role === 'control-plane' ? { workers: ['work01', 'work02'] } : {}),
     keyFile,
     stateDir: join(dir, `state-${node}`),
     logFile: join(dir, `${node}.log`),
@@ -294,7 +294,7 @@ function py(args: string[], timeoutMs = 30_000): Promise<RunResult> {
 
 /** python3 -c CODE with templates/join importable. */
 function pyModule(code: string, ...args: string[]): Promise<RunResult> {
-  const prelude = 'import sys; sys.path.insert(0, sys.argv[1]); import pi_seed_join as j\n';
+  const prelude = 'import sys; sys.path.insert(0, sys.argv[1]); import pi_seed_join_core as core, pi_seed_join_server as server\n';
   return run('python3', ['-B', '-c', prelude + code, join(REPO, 'templates', 'join'), ...args], { ...process.env, PI_SEED_NO_CONSOLE: '1' });
 }
 
@@ -326,12 +326,12 @@ function defineTests(): void {
     const script = `#!/bin/sh\n${'x'.repeat(100)}\n`;
     const r = await pyModule(
       [
-        'ck = bytes.fromhex(sys.argv[2]); n = sys.argv[3]; nk = j.derive_node_key(ck, "work01"); ak = j.derive_admin_key(ck)',
+        'ck = bytes.fromhex(sys.argv[2]); n = sys.argv[3]; nk = core.derive_node_key(ck, "work01"); ak = core.derive_admin_key(ck)',
         'print(nk.hex()); print(ak.hex())',
-        'print(j.join_mac(nk, n, "work01")); print(j.join_reply_mac(nk, n, "00ff"))',
-        'print(j.phase_mac(nk, n, "work01", "failed", "apt-get: lock held"))',
-        'print(j.status_mac(ak, n)); print(j.status_reply_mac(ak, n, b\'{"a": 1}\'))',
-        'print(j.seal(nk, n, sys.argv[4].encode()))',
+        'print(core.join_mac(nk, n, "work01")); print(core.join_reply_mac(nk, n, "00ff"))',
+        'print(core.phase_mac(nk, n, "work01", "failed", "apt-get: lock held"))',
+        'print(core.status_mac(ak, n)); print(core.status_reply_mac(ak, n, b\'{"a": 1}\'))',
+        'print(core.seal(nk, n, sys.argv[4].encode()))',
       ].join('\n'),
       clusterKey.toString('hex'),
       nonce,
@@ -359,14 +359,14 @@ function defineTests(): void {
   test('nonces are single use, expire after 120 s of monotonic time, at most 1024 outstanding', async () => {
     const r = await pyModule(
       [
-        't = [0.0]; s = j.NonceStore(clock=lambda: t[0])',
+        't = [0.0]; s = server.NonceStore(clock=lambda: t[0])',
         'a = s.issue(); assert s.consume(a); assert not s.consume(a), "reused"',
         'b = s.issue(); t[0] += 121; assert not s.consume(b), "expired"',
         'c = s.issue(); t[0] += 119; assert s.consume(c), "fresh"',
         'first = s.issue(); [s.issue() for _ in range(1024)]',
         'assert len(s) == 1024, len(s); assert not s.consume(first), "evicted"',
-        'rl = j.RateLimiter(clock=lambda: t[0]); ok = sum(rl.allow("p") for _ in range(100))',
-        'assert ok == j.PEER_BURST, ok; t[0] += 1; assert rl.allow("p") and rl.allow("q")',
+        'rl = server.RateLimiter(clock=lambda: t[0]); ok = sum(rl.allow("p") for _ in range(100))',
+        'assert ok == server.PEER_BURST, ok; t[0] += 1; assert rl.allow("p") and rl.allow("q")',
         'print("ok")',
       ].join('\n'),
     );
@@ -529,6 +529,23 @@ function defineTests(): void {
     assert.match(r.stderr, /boot partition/);
     const report = await py(['report', '--config', cfg, 'preparing']);
     assert.is(report.code, 0, 'report must always exit 0');
+  });
+
+  test("a worker's files (client and core, no server) fetch a join script; serve and status say why they cannot run", async () => {
+    const f = F();
+    const workerLib = join(f.dir, 'worker-lib');
+    mkdirSync(workerLib, { recursive: true });
+    for (const name of ['pi_seed_join.py', 'pi_seed_join_core.py']) copyFileSync(join(REPO, 'templates', 'join', name), join(workerLib, name));
+    const client = join(workerLib, 'pi_seed_join.py');
+    const out = join(f.dir, 'worker-lib-join.sh');
+    const fetched = await run('python3', ['-B', client, 'fetch', '--config', f.configs.work01, '--out', out, '--max-tries', '5'], F().env, 30_000);
+    assert.is(fetched.code, 0, fetched.stderr);
+    assert.ok(readFileSync(out, 'utf8').startsWith('#!/bin/sh\n'));
+    const serve = await run('python3', ['-B', client, 'serve', '--config', f.configs.work02], F().env, 30_000);
+    assert.is(serve.code, 4, serve.stderr);
+    assert.match(serve.stderr, /pi_seed_join_server\.py is not installed .*control plane only/);
+    const status = await run('python3', ['-B', client, 'status', '--config', f.configs.work02], F().env, 30_000);
+    assert.is(status.code, 2, status.stderr);
   });
 
   test('phase reports are stored and visible through requestStatus with the admin key', async () => {

@@ -5,7 +5,7 @@ import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type Io, reportDiagnostics } from '.
 import { hasErrors } from '../diagnostics.js';
 import { compareTree } from '../emit/compare.js';
 import { outputPathProblem } from '../emit/paths.js';
-import { generatedNodeDirs, removeStaleStaging, writeOutputTree } from '../emit/output-dir.js';
+import { type OutputWriteResult, generatedNodeDirs, removeStaleStaging, writeOutputTree } from '../emit/output-dir.js';
 import { fullFiles, loadCluster, outputEntries, publicFiles, selectNodes } from '../pipeline.js';
 import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
 import { writeFileAtomic } from '../emit/atomic.js';
@@ -53,11 +53,23 @@ export function runBuild(options: BuildOptions, io: Io): number {
   const all = options.nodes.length === 0;
   const prune = all ? generatedNodeDirs(options.out).filter((dir) => !plan.nodes.some((n) => n.name === dir)) : [];
   removeStaleStaging(options.out);
-  writeOutputTree(options.out, fullFiles(plan, secrets.secrets, options.nodes), prune);
-  const built = all ? plan.nodes.map((n) => n.name) : options.nodes;
-  io.err(`wrote ${built.map((n) => `${options.out}/${n}/`).join(', ')} and ${options.out}/ssh_config\n`);
+  const written = writeOutputTree(options.out, fullFiles(plan, secrets.secrets, options.nodes), prune);
+  io.err(writeReport(options.out, written));
   for (const name of prune) io.err(`removed ${options.out}/${name}/ (no longer in the cluster)\n`);
   return EXIT_OK;
+}
+
+/** Past this many, a build names a count instead of every folder it wrote. */
+const REPORT_NAMES_MAX = 10;
+
+/** One line on what a build changed; short however large the cluster. */
+export function writeReport(out: string, result: OutputWriteResult): string {
+  const names = result.changed.map((c) => `${out}/${c.name}${c.folder ? '/' : ''}`);
+  const kept = result.unchanged > 0 ? ` (${result.unchanged} already up to date)` : '';
+  if (names.length === 0) return `${out}/: up to date, nothing written\n`;
+  if (names.length <= REPORT_NAMES_MAX) return `wrote ${names.join(', ')}${kept}\n`;
+  const shown = names.slice(0, 3).join(', ');
+  return `wrote ${names.length} entries in ${out}/: ${shown} and ${names.length - 3} more${kept}\n`;
 }
 
 /** `build --tar -` writes the archive to standard output. */

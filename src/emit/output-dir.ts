@@ -61,20 +61,32 @@ function unchanged(outDir: string, name: string, group: Array<[string, OutputFil
   });
 }
 
+/** What a write changed: top-level names (node folders, files) rewritten and left alone. */
+export interface OutputWriteResult {
+  changed: Array<{ name: string; folder: boolean }>;
+  unchanged: number;
+}
+
 /**
  * Writes `files` (paths relative to `outDir`, at most one folder deep, each folder's files
  * consecutive) and, with `prune`, removes node folders pi-seed wrote before for nodes that no
  * longer exist. A folder or file whose content is already on disk is left alone (no rewrite, no
  * new mtime), so rebuilding an unchanged cluster writes nothing.
  */
-export function writeOutputTree(outDir: string, files: OutputFiles, prune: readonly string[] = []): void {
+export function writeOutputTree(outDir: string, files: OutputFiles, prune: readonly string[] = []): OutputWriteResult {
   mkdirSync(outDir, { recursive: true });
   const staging = join(outDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);
   try {
     const changed: string[] = [];
+    const folders = new Set<string>();
+    let unchangedCount = 0;
     for (const [name, group] of groups(files)) {
-      if (unchanged(outDir, name, group)) continue;
+      if (unchanged(outDir, name, group)) {
+        unchangedCount += 1;
+        continue;
+      }
+      if (group.some(([relative]) => relative.includes('/'))) folders.add(name);
       for (const [relative, file] of group) {
         const target = join(staging, relative);
         mkdirSync(dirname(target), { recursive: true });
@@ -95,6 +107,7 @@ export function writeOutputTree(outDir: string, files: OutputFiles, prune: reado
     for (const name of prune) {
       if (existsSync(join(outDir, name))) renameSync(join(outDir, name), join(staging, `.pruned-${name}`));
     }
+    return { changed: changed.map((name) => ({ name, folder: folders.has(name) })), unchanged: unchangedCount };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

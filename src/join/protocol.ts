@@ -1,6 +1,6 @@
 // The pi-seed join protocol, desktop side: key derivation, MACs, the sealed join reply, and the
-// authenticated status request behind `pi-seed status`. It mirrors templates/join/pi_seed_join.py
-// (the nodes' side); docs/join-protocol.md is the specification both follow.
+// authenticated status request behind `pi-seed status`. It mirrors the nodes' side in
+// templates/join/pi_seed_join_core.py; docs/join-protocol.md is the specification both follow.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { request } from 'node:http';
 
@@ -38,7 +38,8 @@ export interface JoinConfig {
   master: { name: string; address: string; port: number };
   /** host:port of the API server, e.g. "192.168.1.101:6443". */
   apiServerEndpoint: string;
-  workers: string[];
+  /** The control plane's only: the workers it may let join. A worker's file leaves it out. */
+  workers?: string[];
   keyFile: string;
   stateDir: string;
   logFile: string;
@@ -58,7 +59,7 @@ export function serializeJoinConfig(cfg: JoinConfig): string {
     role: cfg.role,
     master: { name: cfg.master.name, address: cfg.master.address, port: cfg.master.port },
     apiServerEndpoint: cfg.apiServerEndpoint,
-    workers: [...cfg.workers],
+    ...(cfg.workers !== undefined ? { workers: [...cfg.workers] } : {}),
     keyFile: cfg.keyFile,
     stateDir: cfg.stateDir,
     logFile: cfg.logFile,

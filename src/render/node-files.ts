@@ -19,7 +19,9 @@ export function joinConfig(plan: ClusterPlan, node: PlannedNode): string {
     role: node.role,
     master: { name: plan.controlPlane.name, address: plan.controlPlane.address, port: plan.join.port },
     apiServerEndpoint: `${plan.controlPlane.address}:${plan.kubernetes.apiServerPort}`,
-    workers: plan.workers.map((w) => w.name),
+    // Only the control plane needs the worker list; leaving it off the workers keeps each
+    // worker's user-data from growing with the cluster.
+    ...(node.role === 'control-plane' ? { workers: plan.workers.map((w) => w.name) } : {}),
     keyFile: '/etc/pi-seed/node.key',
     stateDir: '/var/lib/pi-seed',
     logFile: '/var/log/pi-seed.log',
@@ -47,7 +49,10 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[
     { path: '/usr/local/sbin/pi-seed-bootstrap', permissions: '0755', content: bootstrapScript(plan, node) },
     { path: '/etc/systemd/system/pi-seed-bootstrap.service', permissions: '0644', content: templateText('pi-seed-bootstrap.service') },
     { path: '/usr/local/lib/pi-seed/containerd-systemd-cgroup.sh', permissions: '0755', content: templateText('containerd-systemd-cgroup.sh') },
+    // The join client and what it shares with the service; the service itself is added below
+    // for the control plane only.
     { path: '/usr/local/lib/pi-seed/pi_seed_join.py', permissions: '0644', content: templateText('join/pi_seed_join.py') },
+    { path: '/usr/local/lib/pi-seed/pi_seed_join_core.py', permissions: '0644', content: templateText('join/pi_seed_join_core.py') },
     { path: '/etc/pi-seed/join.json', permissions: '0644', content: joinConfig(plan, node) },
     { path: '/etc/pi-seed/hosts', permissions: '0644', content: renderTemplate('hosts.hbs', { nodes: plan.nodes }) },
     { path: '/etc/modules-load.d/pi-seed-kubernetes.conf', permissions: '0644', content: templateText('modules-kubernetes.conf') },
@@ -59,6 +64,7 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[
   }
   if (node.role === 'control-plane') {
     files.push({ path: '/etc/pi-seed/kubeadm-config.yaml', permissions: '0600', content: kubeadmConfig(plan) });
+    files.push({ path: '/usr/local/lib/pi-seed/pi_seed_join_server.py', permissions: '0644', content: templateText('join/pi_seed_join_server.py') });
     files.push({ path: '/etc/systemd/system/pi-seed-join.service', permissions: '0644', content: renderTemplate('pi-seed-join.service.hbs', { node }) });
     const pool = metallbPool(plan);
     if (pool) files.push({ path: '/etc/pi-seed/manifests/metallb-pool.yaml', permissions: '0644', content: pool });
