@@ -10,8 +10,12 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const TEMPLATES = join(ROOT, 'templates');
 const TARGET = join(ROOT, 'src', 'render', 'templates.generated.js');
 
+// What running a template by hand leaves behind (python3 caches the join modules it imports).
+const IGNORED = /^(__pycache__|.*\.pyc|\..*)$/;
+
 function files(dir) {
   return readdirSync(dir)
+    .filter((name) => !IGNORED.test(name))
     .sort()
     .flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : [join(dir, name)]));
 }

@@ -2,6 +2,7 @@
 // Command modules are imported only when chosen, so `pi-seed validate` does not load renderers.
 import yargs, { type Argv } from 'yargs';
 import { EXIT_INVALID, EXIT_USAGE, type Io, processIo, UserError } from './cli-io.js';
+import { packageVersion } from './paths.js';
 
 const DEFAULT_CONFIG = 'cluster.yaml';
 const DEFAULT_OUT = 'out';
@@ -115,7 +116,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .demandCommand(1, 'name a command: init, validate, build, diff, status, write or bake')
     .strict()
     .help()
-    .version(false)
+    .version(packageVersion())
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {

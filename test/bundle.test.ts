@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, SEED_CONFIG, readTree, runCli, tempDir } from './helpers.js';
 
@@ -25,6 +25,47 @@ test('the bundled CLI reports errors and usage the same way', () => {
   const help = spawnSync(process.execPath, [join(REPO, 'bin', 'pi-seed.js'), '--help'], { encoding: 'utf8' });
   assert.is(help.status, 0);
   assert.match(help.stdout, /pi-seed build/);
+  const version = spawnSync(process.execPath, [join(REPO, 'bin', 'pi-seed.js'), '--version'], { encoding: 'utf8' });
+  assert.is(version.status, 0, version.stderr);
+  assert.is(version.stdout.trim(), JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
+});
+
+test('the bundle runs with its V8 code cache; refused, stale or missing, it gives the same output', () => {
+  const dir = tempDir();
+  const config = join(dir, 'cluster.yaml');
+  copyFileSync(SEED_CONFIG, config);
+  writeFileSync(join(dir, 'cluster.secrets.yaml'), `clusterKey: ${'cd'.repeat(32)}\n`, { mode: 0o600 });
+  const cli = (out: string, bin: string, nodeFlags: string[] = []) =>
+    spawnSync(process.execPath, [...nodeFlags, bin, 'build', '--config', config, '--out', join(dir, out)], { encoding: 'utf8', env: { ...process.env, PI_SEED_CODE_CACHE_REPORT: '1' } });
+  const cached = cli('cached', join(REPO, 'bin', 'pi-seed.js'));
+  assert.is(cached.status, 0, cached.stderr);
+  assert.match(cached.stderr, /^code cache: used$/m);
+  // Other V8 flags than the cache was made with: V8 refuses it, and compiles as usual.
+  const refused = cli('refused', join(REPO, 'bin', 'pi-seed.js'), ['--no-opt']);
+  assert.is(refused.status, 0, refused.stderr);
+  assert.match(refused.stderr, /^code cache: rejected$/m);
+  assert.equal(readTree(join(dir, 'refused')), readTree(join(dir, 'cached')));
+  // A copy of the package whose cache belongs to another bundle: it must be ignored.
+  const copy = join(dir, 'pkg');
+  mkdirSync(join(copy, 'bin'), { recursive: true });
+  mkdirSync(join(copy, 'dist', 'bundle'), { recursive: true });
+  copyFileSync(join(REPO, 'bin', 'pi-seed.js'), join(copy, 'bin', 'pi-seed.js'));
+  copyFileSync(join(REPO, 'package.json'), join(copy, 'package.json'));
+  symlinkSync(join(REPO, 'templates'), join(copy, 'templates'));
+  symlinkSync(join(REPO, 'schemas'), join(copy, 'schemas'));
+  const bundle = readFileSync(join(REPO, 'dist', 'bundle', 'pi-seed.cjs'), 'utf8');
+  // Same length, different content: V8's own check (the length) would not notice.
+  writeFileSync(join(copy, 'dist', 'bundle', 'pi-seed.cjs'), bundle.replace('pi-seed', 'pi_seed'));
+  copyFileSync(join(REPO, 'dist', 'bundle', 'pi-seed.cjs.cache'), join(copy, 'dist', 'bundle', 'pi-seed.cjs.cache'));
+  const stale = cli('stale', join(copy, 'bin', 'pi-seed.js'));
+  assert.is(stale.status, 0, stale.stderr);
+  assert.match(stale.stderr, /^code cache: none$/m);
+  rmSync(join(copy, 'dist', 'bundle', 'pi-seed.cjs.cache'));
+  const none = cli('none', join(copy, 'bin', 'pi-seed.js'));
+  assert.is(none.status, 0, none.stderr);
+  assert.match(none.stderr, /^code cache: none$/m);
+  assert.equal(readTree(join(dir, 'stale')), readTree(join(dir, 'cached')));
+  assert.equal(readTree(join(dir, 'none')), readTree(join(dir, 'cached')));
 });
 
 test('the precompiled templates are current with templates/', () => {

@@ -15,18 +15,17 @@ import {
   deriveAdminKey,
   deriveNodeKey,
   formatKeyFile,
-  formatStatusTable,
   joinMac,
   joinReplyMac,
   openJoinReply,
   phaseMac,
-  requestStatus,
   sealJoinScript,
   serializeJoinConfig,
   statusMac,
   statusReplyMac,
   type JoinConfig,
 } from '../src/join/protocol.js';
+import { formatStatusTable, requestStatus } from '../src/join/status-client.js';
 
 const REPO = process.cwd();
 const SCRIPT = join(REPO, 'templates', 'join', 'pi_seed_join.py');

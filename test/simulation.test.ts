@@ -107,6 +107,9 @@ scenario('workers booted first wait, then join within seconds of the master; att
     // What every node did: init once, secrets moved, hosts kept, containerd on systemd cgroups.
     assert.is(calls(sim, 'kubeadm init').length, 1);
     assert.match(readFileSync(join(sim.doubles, 'init', 'kubeadm-config.yaml'), 'utf8'), /kubernetesVersion: v1\.37\.1/);
+    // Every phase marker is flushed to disk (a Pi is unplugged, not shut down): one sync each.
+    const markers = NODES.flatMap((n) => readdirSync(join(sim.root(n.name), 'var/lib/pi-seed')).filter((f) => f.endsWith('.done')));
+    assert.ok(markers.length > 0 && calls(sim, 'sync').length >= markers.length, `${calls(sim, 'sync').length} syncs for ${markers.length} markers`);
     for (const node of NODES.map((n) => n.name)) {
       assert.not.ok(existsSync(join(sim.root(node), 'boot/firmware/pi-seed-node.key')), `${node}: key left on the boot partition`);
       assert.is(statSync(join(sim.root(node), 'etc/pi-seed/node.key')).mode & 0o777, 0o600);

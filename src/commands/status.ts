@@ -2,7 +2,7 @@
 // derived from cluster.secrets.yaml) how far each node is, and prints a table or JSON.
 import { EXIT_INVALID, EXIT_OK, type Io, reportDiagnostics } from '../cli-io.js';
 import { hasErrors } from '../diagnostics.js';
-import { formatStatusTable, requestStatus } from '../join/protocol.js';
+import { formatStatusTable, requestStatus } from '../join/status-client.js';
 import { loadCluster } from '../pipeline.js';
 import { loadOrCreateSecrets, SecretsError } from '../secrets/cluster-secrets.js';
 

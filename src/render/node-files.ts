@@ -33,6 +33,21 @@ export function joinConfig(plan: ClusterPlan, node: PlannedNode): string {
   });
 }
 
+const hostsByPlan = new WeakMap<ClusterPlan, string>();
+
+/**
+ * The /etc/hosts block, the same on every node: rendered once per plan, not once per node,
+ * because its size grows with the cluster (rendering it per node would be quadratic).
+ */
+export function clusterHosts(plan: ClusterPlan): string {
+  let hosts = hostsByPlan.get(plan);
+  if (hosts === undefined) {
+    hosts = renderTemplate('hosts.hbs', { nodes: plan.nodes });
+    hostsByPlan.set(plan, hosts);
+  }
+  return hosts;
+}
+
 export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
   return renderTemplate('bootstrap.sh.hbs', {
     node,
@@ -54,7 +69,7 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[
     { path: '/usr/local/lib/pi-seed/pi_seed_join.py', permissions: '0644', content: templateText('join/pi_seed_join.py') },
     { path: '/usr/local/lib/pi-seed/pi_seed_join_core.py', permissions: '0644', content: templateText('join/pi_seed_join_core.py') },
     { path: '/etc/pi-seed/join.json', permissions: '0644', content: joinConfig(plan, node) },
-    { path: '/etc/pi-seed/hosts', permissions: '0644', content: renderTemplate('hosts.hbs', { nodes: plan.nodes }) },
+    { path: '/etc/pi-seed/hosts', permissions: '0644', content: clusterHosts(plan) },
     { path: '/etc/modules-load.d/pi-seed-kubernetes.conf', permissions: '0644', content: templateText('modules-kubernetes.conf') },
     { path: '/etc/sysctl.d/90-pi-seed-kubernetes.conf', permissions: '0644', content: templateText('sysctl-kubernetes.conf') },
     { path: '/etc/default/keyboard', permissions: '0644', content: renderTemplate('keyboard.hbs', plan.os.keyboard) },

@@ -12,8 +12,9 @@ pi-seed repository describes the protocol.
   status  (control plane) prints the phases stored on this machine (a debugging aid).
 
 Exit codes: 0 success; 1 fetch gave up (only with --max-tries/--max-seconds) or serve could not
-listen; 2 usage error, or serve/status on a node without the server module; 3 key file
-missing, unreadable or malformed; 4 config file missing or invalid.
+listen; 2 usage error, or `status` on a node without the server module; 3 key file missing,
+unreadable or malformed; 4 config file missing or invalid, or `serve` on a node without the
+server module (its unit does not restart on 3 or 4).
 """
 
 import argparse
