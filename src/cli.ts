@@ -116,7 +116,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .demandCommand(1, 'name a command: init, validate, build, diff, status, write or bake')
     .strict()
     .help()
-    .version(packageVersion())
+    // package.json is read only when the version is asked for: not on every command's start-up.
+    .version('version', 'show the version number', argv.includes('--version') ? packageVersion() : '')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((message, error) => {

@@ -78,15 +78,13 @@ export function writeOutputTree(outDir: string, files: OutputFiles, prune: reado
   const staging = join(outDir, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);
   try {
-    const changed: string[] = [];
-    const folders = new Set<string>();
+    const changed: OutputWriteResult['changed'] = [];
     let unchangedCount = 0;
     for (const [name, group] of groups(files)) {
       if (unchanged(outDir, name, group)) {
         unchangedCount += 1;
         continue;
       }
-      if (group.some(([relative]) => relative.includes('/'))) folders.add(name);
       for (const [relative, file] of group) {
         const target = join(staging, relative);
         mkdirSync(dirname(target), { recursive: true });
@@ -95,10 +93,11 @@ export function writeOutputTree(outDir: string, files: OutputFiles, prune: reado
         // The mode given to open() is filtered by the umask; the output's modes are part of it.
         chmodSync(target, file.mode);
       }
-      changed.push(name);
+      changed.push({ name, folder: group.some(([relative]) => relative.includes('/')) });
     }
     // Only now, with everything rendered and staged, does the output folder change.
-    for (const name of changed.sort()) {
+    changed.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const { name } of changed) {
       const staged = join(staging, name);
       const final = join(outDir, name);
       if (lstatSync(staged).isDirectory() && existsSync(final)) renameSync(final, join(staging, `.old-${name}`));
@@ -107,7 +106,7 @@ export function writeOutputTree(outDir: string, files: OutputFiles, prune: reado
     for (const name of prune) {
       if (existsSync(join(outDir, name))) renameSync(join(outDir, name), join(staging, `.pruned-${name}`));
     }
-    return { changed: changed.map((name) => ({ name, folder: folders.has(name) })), unchanged: unchangedCount };
+    return { changed, unchanged: unchangedCount };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
