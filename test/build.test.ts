@@ -4,9 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import { writeReport } from '../src/commands/build.js';
-import { REPO, SEED_CONFIG, builtSeedWorkspace, readTree, runCli, seedWorkspace, tempDir } from './helpers.js';
+import { REPO, SEED_CONFIG, builtSeedWorkspace, readTree, runCli, seedWorkspace, tempDir, userDataWriteFiles } from './helpers.js';
 
 test('the committed out/ is what the example builds to (golden files)', async () => {
   const result = await runCli(['diff', '--config', join(REPO, 'cluster.yaml'), '--out', join(REPO, 'out')]);
@@ -29,10 +28,7 @@ test('two builds give byte-identical output', async () => {
 
 test('only the control plane carries the join service and the worker list', async () => {
   const { out } = await builtSeedWorkspace();
-  const files = (node: string) => {
-    const doc = yaml.load(readFileSync(join(out, node, 'user-data'), 'utf8')) as { write_files: { path: string; content: string }[] };
-    return new Map(doc.write_files.map((f) => [f.path, f.content]));
-  };
+  const files = (node: string) => new Map(userDataWriteFiles(join(out, node, 'user-data')).map((f) => [f.path, f.content]));
   const lib = '/usr/local/lib/pi-seed/';
   const master = files('mas01');
   assert.ok(master.has(`${lib}pi_seed_join.py`) && master.has(`${lib}pi_seed_join_core.py`) && master.has(`${lib}pi_seed_join_server.py`));

@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsS
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { REPO, SHARED, requireTool, runCli, tempDir } from './helpers.js';
+import { REPO, SHARED, requireTool, runCli, tempDir, userDataWriteFiles } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const SCHEMAS = join(SHARED, 'cloud-init-schemas');
@@ -148,8 +148,7 @@ test('every shell script in the outputs passes shellcheck with no findings', () 
 test('every Python file in the outputs compiles (python3 -m py_compile)', () => {
   if (!requireTool('python3', 'py_compile of generated Python')) return;
   for (const { example, node, dir } of built) {
-    const doc = yaml.load(readFileSync(join(dir, 'user-data'), 'utf8')) as { write_files: Array<{ path: string; content: string }> };
-    const pythonFiles = doc.write_files.filter((f) => f.path.endsWith('.py'));
+    const pythonFiles = userDataWriteFiles(join(dir, 'user-data')).filter((f) => f.path.endsWith('.py'));
     assert.ok(pythonFiles.length > 0);
     for (const file of pythonFiles) {
       const path = join(tempDir('pi-seed-py-'), 'check.py');

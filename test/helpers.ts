@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import yaml from 'js-yaml';
 import { main } from '../src/cli.js';
 
 export const REPO = process.cwd();
@@ -76,4 +77,17 @@ export async function builtSeedWorkspace(prefix?: string, keyByte?: string): Pro
   const result = await runCli(['build', '--config', config, '--out', out]);
   if (result.code !== 0) throw new Error(`building the seed example failed:\n${result.stderr}`);
   return { dir, config, out };
+}
+
+/** One write_files entry of a generated user-data. */
+export interface WriteFileEntry {
+  path: string;
+  owner: string;
+  permissions: string;
+  content: string;
+}
+
+/** The write_files entries of the user-data at `path`, in order. */
+export function userDataWriteFiles(path: string): WriteFileEntry[] {
+  return (yaml.load(readFileSync(path, 'utf8')) as { write_files: WriteFileEntry[] }).write_files;
 }

@@ -6,8 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import yaml from 'js-yaml';
-import { REPO, tempDir } from '../helpers.js';
+import { REPO, tempDir, userDataWriteFiles } from '../helpers.js';
 
 export interface SimNode {
   name: string;
@@ -95,8 +94,7 @@ export class SimCluster {
     }
     for (const dir of ['etc/apt/sources.list.d', 'run', 'var/log', 'var/run', 'tmp']) mkdirSync(join(root, dir), { recursive: true });
     writeFileSync(join(root, 'etc', 'hosts'), '127.0.0.1 localhost\n# a line of the owner\n');
-    const doc = yaml.load(readFileSync(join(boot, 'user-data'), 'utf8')) as { write_files: Array<{ path: string; permissions: string; content: string }> };
-    for (const file of doc.write_files) {
+    for (const file of userDataWriteFiles(join(boot, 'user-data'))) {
       const target = join(root, file.path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, file.content);
