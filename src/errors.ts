@@ -34,6 +34,7 @@ export const msg = {
   badPattern: (what: string, example: string) => error('bad-format', `not a valid ${what}`, `write it like ${example}`),
   tooFewItems: (min: number) => error('too-few-items', `needs at least ${min} item${min === 1 ? '' : 's'}`),
   tooManyItems: (max: number) => error('too-many-items', `takes at most ${max} items`),
+  duplicateItems: (first: number, second: number) => error('duplicate-items', `items ${first} and ${second} are the same`, 'list each value once'),
   outOfRange: (min?: number, max?: number) => error('out-of-range', `must be between ${min ?? '-∞'} and ${max ?? '∞'}`),
 
   // --- nodes ---
@@ -79,6 +80,10 @@ export const msg = {
   // --- versions ---
   kubernetesUnsupported: (version: string, min: string, max: string) =>
     error('kubernetes-version-unsupported', `Kubernetes ${version} is not supported; pi-seed supports ${min} to ${max}`, `set kubernetes.version to a minor between ${min} and ${max}`),
+  kubernetesTooNewForRelease: (version: string, release: string, max: string, why: string) =>
+    error('kubernetes-too-new-for-release', `Kubernetes ${version} cannot run on Ubuntu ${release}: ${why}`, `set os.ubuntu to "24.04" or "26.04", or kubernetes.version to "${max}" or older`),
+  kubernetesEndOfLife: (version: string, date: string, oldestSupported: string) =>
+    warning('kubernetes-end-of-life', `Kubernetes ${version} reached its end of life on ${date}: it gets no more patches, security fixes included`, `set kubernetes.version to "${oldestSupported}" or newer`),
   cgroupV1Release: (version: string) =>
     warning('cgroup-v1-release', `Ubuntu 20.04 boots with cgroup v1, which the kubelet ${version} refuses; pi-seed adds systemd.unified_cgroup_hierarchy=1 to cmdline.txt to boot it with cgroup v2`, 'prefer Ubuntu 24.04; 20.04 is past its standard support'),
   endOfStandardSupport: (release: string) =>

@@ -159,9 +159,11 @@ test('every Python file in the outputs compiles (python3 -m py_compile)', () => 
   }
 });
 
-test('cmdline.txt keeps the release line, adds the cgroup flags, one line', () => {
+test('the command line (cmdline.txt, current/cmdline.txt on A/B boot) keeps the release line, adds the cgroup flags, one line', () => {
   for (const { example, node, dir } of built) {
-    const text = readFileSync(join(dir, 'cmdline.txt'), 'utf8');
+    const file = ['cmdline.txt', 'current/cmdline.txt'].filter((f) => existsSync(join(dir, f)));
+    assert.is(file.length, 1, `${example}/${node}: exactly one command line`);
+    const text = readFileSync(join(dir, file[0]!), 'utf8');
     assert.is(text.split('\n').length, 2, `${example}/${node}: one line plus the final newline`);
     assert.match(text, /root=LABEL=writable/);
     assert.match(text, / cgroup_enable=memory cgroup_memory=1( |\n)/);

@@ -2,7 +2,7 @@
 // partition, backups of the card's originals, the cmdline.txt merge, idempotence, --dry-run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UBUNTU } from '../src/spec/v1/support.js';
 import { builtSeedWorkspace, readTree, runCli } from './helpers.js';
@@ -85,9 +85,13 @@ test('refuses a folder that is not a boot partition unless --force; a card witho
   mkdirSync(home);
   const refused = await write(config, home);
   assert.is(refused.code, 1);
-  assert.match(refused.stderr, /error\[not-a-boot-partition\]: .* \(no config\.txt or cmdline\.txt\)/);
+  assert.match(refused.stderr, /error\[not-a-boot-partition\]: .* \(no config\.txt\)/);
   assert.match(refused.stderr, /hint: .*--force/);
   assert.equal(readdirSync(home), []);
+  // config.txt alone: the command line it names is missing.
+  writeFileSync(join(home, 'config.txt'), STOCK['config.txt']);
+  assert.match((await write(config, home)).stderr, /error\[not-a-boot-partition\]: .* \(no cmdline\.txt\)/);
+  rmSync(join(home, 'config.txt'));
   assert.is((await write(config, home, '--force')).code, 0);
   assert.ok(readFileSync(join(home, 'cmdline.txt')).equals(readFileSync(join(out, 'mas01', 'cmdline.txt'))));
   const missing = await write(config, join(dir, 'nowhere'), '--force');

@@ -44,8 +44,9 @@ export function runBake(options: BakeOptions, io: Io): Promise<number> {
 }
 
 function describeResult(result: BakeResult): string {
-  const { added, removed, changed } = result.cmdline;
-  const cmdline = changed ? `cmdline.txt merged (${[...added.map((f) => `+${f}`), ...removed.map((f) => `-${f}`)].join(' ')})` : 'cmdline.txt already had pi-seed\'s flags';
+  const cmdline = result.cmdlines
+    .map(({ path, merge: { added, removed, changed } }) => (changed ? `${path} merged (${[...added.map((f) => `+${f}`), ...removed.map((f) => `-${f}`)].join(' ')})` : `${path} already had pi-seed's flags`))
+    .join(', ');
   const fsck = result.fsck === 'clean' ? 'fsck.fat -n: clean' : 'fsck.fat is not installed, the FAT was not checked (apt-get install dosfstools)';
   return `wrote ${result.output}: seed files written, ${cmdline}; ${fsck}\n`;
 }

@@ -17,8 +17,9 @@ export function runWrite(options: WriteOptions, io: Io): Promise<number> {
   return reportingProblems(io, () => {
     const seeds = loadSeeds({ config: options.config, strict: options.strict, nodes: [options.node], createSecrets: !options.dryRun }, io);
     if (!seeds) return EXIT_INVALID;
-    checkBootPartition(options.to, options.force);
-    const steps = planCardWrite(options.to, nodeCard(seeds.plan, seeds.secrets, seeds.nodes[0]!));
+    const card = nodeCard(seeds.plan, seeds.secrets, seeds.nodes[0]!);
+    checkBootPartition(options.to, options.force, card);
+    const steps = planCardWrite(options.to, card);
     const changes = steps.filter((s) => s.action !== 'unchanged').length;
     if (options.dryRun) {
       io.out(`pi-seed write ${options.node} to ${options.to} (dry run: nothing is written)\n${describeCardWrite(steps)}`);

@@ -7,7 +7,7 @@ import { fullTree, loadCluster, selectNodes } from '../pipeline.js';
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
 import { NODE_KEY_FILE } from '../render/user-data.js';
 import { CLUSTER_KEY_BYTES, type ClusterSecrets, loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
-import { piSeedCmdlineFlags } from './cmdline-merge.js';
+import { type CmdlineTarget, piSeedCmdlineFlags } from './cmdline-merge.js';
 
 export interface CardFile {
   name: string;
@@ -15,13 +15,13 @@ export interface CardFile {
   mode: number;
 }
 
-export interface NodeCard {
+export interface NodeCard extends CmdlineTarget {
   node: string;
-  /** Every file except cmdline.txt, in the order they are written (see CARD_WRITE_ORDER). */
+  /** Every file except the command line, in the order they are written (see CARD_WRITE_ORDER). */
   files: CardFile[];
-  /** pi-seed's flags, merged into the card's own cmdline.txt. */
+  /** pi-seed's flags, merged into the card's own command line(s). */
   cmdlineFlags: string[];
-  /** The whole line pi-seed renders (out/<node>/cmdline.txt), for a card without one. */
+  /** The whole line pi-seed renders (out/<node>/<cmdlineFile>), for a card without one. */
   cmdline: string;
 }
 
@@ -30,7 +30,8 @@ export const CMDLINE_FILE = 'cmdline.txt';
 /**
  * The key first (nothing reads it before user-data), meta-data last: its instance-id is what makes
  * cloud-init treat the card as a new instance, so a card pulled half-way through never carries a
- * new instance-id next to old files. cmdline.txt goes just before meta-data.
+ * new instance-id next to old files. The command line goes just before meta-data (a command line
+ * in a folder, current/cmdline.txt, sorts there too).
  */
 export const CARD_WRITE_ORDER = [NODE_KEY_FILE, 'user-data', 'network-config', CMDLINE_FILE, 'meta-data'];
 
@@ -48,8 +49,16 @@ export function nodeCard(plan: ClusterPlan, secrets: ClusterSecrets, node: Plann
     const name = path.slice(prefix.length);
     byName.set(name, { name, content: Buffer.from(file.content), mode: file.mode });
   }
-  const files = inWriteOrder([...byName.values()].filter((f) => f.name !== CMDLINE_FILE));
-  return { node: node.name, files, cmdlineFlags: piSeedCmdlineFlags(plan), cmdline: byName.get(CMDLINE_FILE)!.content.toString('utf8') };
+  const cmdlineFile = plan.os.cmdlineFile;
+  const files = inWriteOrder([...byName.values()].filter((f) => f.name !== cmdlineFile));
+  return {
+    node: node.name,
+    board: node.board,
+    files,
+    cmdlineFlags: piSeedCmdlineFlags(plan),
+    cmdline: byName.get(cmdlineFile)!.content.toString('utf8'),
+    cmdlineFile,
+  };
 }
 
 export interface SeedSelection {

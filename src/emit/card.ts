@@ -3,19 +3,17 @@
 // Each file is written atomically (temp file, fsync, rename), the folder fsynced after, so a card
 // pulled mid-way holds the old or the new file, never half of one.
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { msg } from '../errors.js';
 import { NODE_KEY_FILE } from '../render/user-data.js';
 import { writeFileAtomic } from './atomic.js';
-import { CMDLINE_FILE, inWriteOrder, type NodeCard } from './card-files.js';
-import { mergeCmdline } from './cmdline-merge.js';
+import { inWriteOrder, type NodeCard } from './card-files.js';
+import { BOOT_CONFIG_FILE, type CmdlineEdit, cmdlineEdits } from './cmdline-merge.js';
 import { ProblemError } from './problem-error.js';
 
 export const BACKUP_DIR = 'pi-seed-backup';
 /** Names of files pi-seed added to the card (they had no original), so none is ever "backed up". */
 export const ADDED_LIST = 'added-by-pi-seed.txt';
-/** What an Ubuntu Raspberry Pi boot partition always has. */
-const BOOT_PARTITION_MARKERS = ['config.txt', CMDLINE_FILE];
 
 export type CardAction = 'create' | 'replace' | 'unchanged';
 
@@ -26,18 +24,24 @@ export interface CardStep {
   mode: number;
   /** Copy the card's current file to pi-seed-backup/ before replacing it. */
   backup: boolean;
-  /** For cmdline.txt: the flags added and removed. */
+  /** For a command line: the flags added and removed. */
   note?: string;
 }
 
-/** Refuses a folder that is not a mounted Ubuntu Pi boot partition, unless forced. */
-export function checkBootPartition(dir: string, force: boolean): void {
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ProblemError(msg.notAFolder(dir));
-  const missing = BOOT_PARTITION_MARKERS.filter((name) => !existsSync(join(dir, name)));
-  if (missing.length > 0 && !force) throw new ProblemError(msg.notABootPartition(dir, missing));
-}
-
 const readIfPresent = (path: string): Buffer | null => (existsSync(path) ? readFileSync(path) : null);
+const readTextIn = (dir: string) => (name: string): string | null => readIfPresent(join(dir, name))?.toString('utf8') ?? null;
+
+/**
+ * Refuses a folder that is not a mounted Ubuntu Pi boot partition, unless forced: every such
+ * partition has config.txt and the command line it names (cmdline.txt, or current/cmdline.txt
+ * on the A/B boot releases).
+ */
+export function checkBootPartition(dir: string, force: boolean, card: NodeCard): void {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ProblemError(msg.notAFolder(dir));
+  if (force) return;
+  const missing = existsSync(join(dir, BOOT_CONFIG_FILE)) ? cmdlineEdits(card, readTextIn(dir)).filter((e) => e.before === null).map((e) => e.path) : [BOOT_CONFIG_FILE];
+  if (missing.length > 0) throw new ProblemError(msg.notABootPartition(dir, missing));
+}
 
 export function addedFiles(dir: string): string[] {
   return (readIfPresent(join(dir, BACKUP_DIR, ADDED_LIST))?.toString('utf8') ?? '').split('\n').filter(Boolean);
@@ -45,16 +49,17 @@ export function addedFiles(dir: string): string[] {
 
 export function planCardWrite(dir: string, card: NodeCard): CardStep[] {
   const alreadyAdded = addedFiles(dir);
-  const cmdline = readIfPresent(join(dir, CMDLINE_FILE));
-  const merge = mergeCmdline(cmdline?.toString('utf8') ?? null, card.cmdlineFlags, card.cmdline);
-  const wanted = inWriteOrder([...card.files, { name: CMDLINE_FILE, content: Buffer.from(merge.text, 'utf8'), mode: 0o644 }]);
+  const edits = new Map<string, CmdlineEdit>(cmdlineEdits(card, readTextIn(dir)).map((e) => [e.path, e]));
+  const cmdlineFiles = [...edits.values()].map((e) => ({ name: e.path, content: Buffer.from(e.merge.text, 'utf8'), mode: 0o644 }));
+  const wanted = inWriteOrder([...card.files, ...cmdlineFiles]);
   return wanted.map((file) => {
     const current = readIfPresent(join(dir, file.name));
     const action: CardAction = current === null ? 'create' : current.equals(file.content) ? 'unchanged' : 'replace';
     // Only the card's own originals are kept: never pi-seed's earlier output, never a key (a
     // secret the first boot deletes from the partition; a copy in the backup would outlive it).
     const backup = action === 'replace' && file.name !== NODE_KEY_FILE && !alreadyAdded.includes(file.name) && !existsSync(join(dir, BACKUP_DIR, file.name));
-    const note = file.name === CMDLINE_FILE ? cmdlineNote(merge.added, merge.removed, cmdline === null) : undefined;
+    const edit = edits.get(file.name);
+    const note = edit ? cmdlineNote(edit.merge.added, edit.merge.removed, edit.before === null) : undefined;
     return { name: file.name, action, content: file.content, mode: file.mode, backup, ...(note ? { note } : {}) };
   });
 }
@@ -70,14 +75,17 @@ const STALE_TEMP = /^\..+\.pi-seed-\d+-[0-9a-f]{8}$/;
 
 /** Backups first (a failure then leaves the card unchanged), then the files in CARD_WRITE_ORDER. */
 export function applyCardWrite(dir: string, steps: readonly CardStep[]): void {
-  for (const name of readdirSync(dir).filter((n) => STALE_TEMP.test(n))) rmSync(join(dir, name), { force: true });
+  const folders = [...new Set(['.', ...steps.map((s) => dirname(s.name))])];
+  for (const folder of folders.filter((f) => existsSync(join(dir, f)))) {
+    for (const name of readdirSync(join(dir, folder)).filter((n) => STALE_TEMP.test(n))) rmSync(join(dir, folder, name), { force: true });
+  }
   const backupDir = join(dir, BACKUP_DIR);
   for (const step of steps.filter((s) => s.backup)) writeFileAtomic(join(backupDir, step.name), readFileSync(join(dir, step.name)), 0o644);
   const newlyAdded = steps.filter((s) => s.action === 'create').map((s) => s.name);
   if (newlyAdded.length > 0) writeFileAtomic(join(backupDir, ADDED_LIST), [...new Set([...addedFiles(dir), ...newlyAdded])].sort().map((n) => `${n}\n`).join(''));
   for (const step of steps.filter((s) => s.action !== 'unchanged')) writeFileAtomic(join(dir, step.name), step.content, step.mode);
   fsyncFolder(backupDir);
-  fsyncFolder(dir);
+  for (const folder of folders.reverse()) fsyncFolder(join(dir, folder));
 }
 
 /** Makes the renames durable. Not every system can open a folder (Windows): best effort there. */

@@ -4,6 +4,11 @@
 // docs/card-and-image.md; merging twice gives the same text as merging once.
 import { type ClusterPlan } from '../plan/plan.js';
 import { UBUNTU } from '../spec/v1/support.js';
+import { type Board } from '../spec/v1/types.js';
+import { firmwareCmdlines } from './boot-config.js';
+
+/** The firmware's configuration file in the boot partition's root, on every release. */
+export const BOOT_CONFIG_FILE = 'config.txt';
 
 export interface CmdlineMerge {
   /** The new cmdline.txt. Byte-identical to the card's when nothing had to change. */
@@ -70,4 +75,38 @@ function resolveConflict(token: string, flags: readonly string[]): string | null
     return others.length === 0 ? null : `${key}=${others.join(',')}`;
   }
   return token;
+}
+
+/** One command-line file on a card: what it holds now (null: absent) and what pi-seed makes of it. */
+export interface CmdlineEdit {
+  path: string;
+  before: string | null;
+  merge: CmdlineMerge;
+}
+
+export interface CmdlineTarget {
+  /** pi-seed's flags and whole line (see NodeCard). */
+  cmdlineFlags: readonly string[];
+  cmdline: string;
+  /** Where the release keeps the line, used when the card has no config.txt to ask. */
+  cmdlineFile: string;
+  board: Board;
+}
+
+/**
+ * The command lines to merge on a card, found from its config.txt (see boot-config.ts): every
+ * file a normal boot reads (created with pi-seed's whole line if the card lacks it: it is read)
+ * and every file a tryboot reads that exists (new/ holds assets waiting to be tried). A file the
+ * firmware never reads is neither created nor changed.
+ */
+export function cmdlineEdits(target: CmdlineTarget, read: (path: string) => string | null): CmdlineEdit[] {
+  const config = read(BOOT_CONFIG_FILE);
+  const found = config === null ? { boot: [target.cmdlineFile], tryboot: [] } : firmwareCmdlines(config, read, target.board);
+  const edit = (path: string): CmdlineEdit => {
+    const before = read(path);
+    return { path, before, merge: mergeCmdline(before, target.cmdlineFlags, target.cmdline) };
+  };
+  const boot = found.boot.map(edit);
+  const tryboot = found.tryboot.filter((path) => !found.boot.includes(path)).map(edit).filter((e) => e.before !== null);
+  return [...boot, ...tryboot];
 }

@@ -8,10 +8,10 @@ import { basename, resolve } from 'node:path';
 import { msg } from '../errors.js';
 import { tempSibling } from './atomic.js';
 import { BootPartitionFinder, type BootPartition } from './boot-partition.js';
-import { type NodeCard, CMDLINE_FILE } from './card-files.js';
+import { type NodeCard } from './card-files.js';
 import { Cleanup } from './cleanup.js';
-import { type CmdlineMerge, mergeCmdline } from './cmdline-merge.js';
-import { checkFat, type FatCheck, fatReadFile, fatRootNames, fatWriteFiles, requireMtools } from './fat-tools.js';
+import { type CmdlineEdit, cmdlineEdits } from './cmdline-merge.js';
+import { checkFat, type FatCheck, fatReadIfPresent, fatWriteFiles, requireMtools } from './fat-tools.js';
 import { expandImage, type ImageInput, inspectImage } from './image-source.js';
 import { describePartition } from './partitions.js';
 import { ProblemError } from './problem-error.js';
@@ -25,7 +25,8 @@ export interface BakeTarget {
 
 export interface BakeResult {
   output: string;
-  cmdline: CmdlineMerge;
+  /** Each command line the image's firmware reads (see boot-config.ts), merged. */
+  cmdlines: CmdlineEdit[];
   fsck: FatCheck;
 }
 
@@ -85,22 +86,21 @@ async function copyFor(target: BakeTarget, pristine: OpenFile, size: number, cle
 }
 
 async function bakeOne(target: BakeTarget, boot: BootPartition, file: OpenFile, cleanup: Cleanup): Promise<BakeResult> {
-  const cmdline = writeSeed(file.path, boot, target.card);
+  const cmdlines = writeSeed(file.path, boot, target.card);
   const fsck = await checkBootFat(file, boot, target.output, cleanup);
   fsyncSync(file.fd);
   renameSync(file.path, target.output);
   cleanup.keep(file.path);
-  return { output: target.output, cmdline, fsck };
+  return { output: target.output, cmdlines, fsck };
 }
 
-/** Writes the node's files into the boot FAT, cmdline.txt merged into the image's own. */
-function writeSeed(imageFile: string, boot: BootPartition, card: NodeCard): CmdlineMerge {
+/** Writes the node's files into the boot FAT, pi-seed's flags merged into the command line(s) the firmware reads. */
+function writeSeed(imageFile: string, boot: BootPartition, card: NodeCard): CmdlineEdit[] {
   const fat = { image: imageFile, offset: boot.start };
-  const existing = fatRootNames(fat).find((name) => name.toLowerCase() === CMDLINE_FILE);
-  const cmdline = mergeCmdline(existing ? fatReadFile(fat, existing).toString('utf8') : null, card.cmdlineFlags, card.cmdline);
-  const cmdlineFile = cmdline.changed ? [{ name: CMDLINE_FILE, content: Buffer.from(cmdline.text, 'utf8') }] : [];
-  fatWriteFiles(fat, [...card.files, ...cmdlineFile]);
-  return cmdline;
+  const edits = cmdlineEdits(card, (path) => fatReadIfPresent(fat, path)?.toString('utf8') ?? null);
+  const changed = edits.filter((e) => e.merge.changed).map((e) => ({ name: e.path, content: Buffer.from(e.merge.text, 'utf8') }));
+  fatWriteFiles(fat, [...card.files, ...changed]);
+  return edits;
 }
 
 /** fsck.fat reads a whole device or file, so it gets a sparse copy of just the partition. */

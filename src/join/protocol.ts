@@ -8,9 +8,9 @@ export const PROTOCOL = 'pi-seed/v1';
 export const JOIN_CONFIG_API_VERSION = 'pi-seed/join/v1';
 
 /** Phases a worker reports, in bootstrap order. */
-export const WORKER_PHASES = ['preparing', 'waiting-for-master', 'joining', 'joined', 'failed'] as const;
+export const WORKER_PHASES = ['preparing', 'waiting-for-clock', 'waiting-for-master', 'joining', 'joined', 'failed'] as const;
 /** Phases the control plane records locally. */
-export const CONTROL_PLANE_PHASES = ['preparing', 'initialising', 'ready', 'failed'] as const;
+export const CONTROL_PLANE_PHASES = ['preparing', 'waiting-for-clock', 'initialising', 'ready', 'failed'] as const;
 
 /** The HTTP header carrying the status reply's MAC. */
 export const STATUS_MAC_HEADER = 'x-pi-seed-mac';

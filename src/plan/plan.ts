@@ -2,7 +2,7 @@
 // value (FQDNs, prefix length, cmdline flags, add-on versions) is computed here once, so the
 // renderers are plain translations with no decisions of their own.
 import { applyDefaults } from '../spec/v1/defaults.js';
-import { FLANNEL_VERSION, KUBERNETES_FAILS_CGROUP_V1, METALLB_VERSION, DEMO_IMAGE, UBUNTU, BOARD_MEMORY, compareMinor, memoryGB } from '../spec/v1/support.js';
+import { BOARD_MEMORY, BOOT_CMDLINE_FILE, DEMO_IMAGE, FLANNEL, KUBERNETES_FAILS_CGROUP_V1, METALLB, UBUNTU, compareMinor, containerdMinimum, memoryGB, type BootLayout, type PinnedManifest } from '../spec/v1/support.js';
 import { type Board, type ClusterSpecV1, type Memory, type Role, type UbuntuRelease } from '../spec/v1/types.js';
 import { cidrToText, parseCidr } from './ipv4.js';
 
@@ -23,10 +23,21 @@ export interface ClusterPlan {
     podCIDR: string;
     serviceCIDR: string;
     apiServerPort: number;
-    flannel: { version: string; manifestUrl: string };
-    metallb: { version: string; manifestUrl: string; addresses: string } | null;
+    flannel: PinnedManifest;
+    metallb: (PinnedManifest & { addresses: string }) | null;
+    /** The oldest containerd this minor supports; the bootstrap checks the installed one. */
+    containerdMinimum: string;
   };
-  network: { interface: string; subnet: string; prefix: number; gateway: string; dns: string[]; ipv6: boolean };
+  network: {
+    interface: string;
+    subnet: string;
+    prefix: number;
+    gateway: string;
+    dns: string[];
+    ipv6: boolean;
+    /** Time servers from cluster.yaml; empty: the release's own. */
+    ntp: string[];
+  };
   os: {
     ubuntu: UbuntuRelease;
     timezone: string;
@@ -34,7 +45,12 @@ export interface ClusterPlan {
     keyboard: { layout: string; model: string; variant: string };
     /** The release's own cmdline.txt plus what pi-seed needs, in order. */
     cmdline: string[];
+    /** Where a stock card of this release keeps the command line the firmware reads. */
+    bootLayout: BootLayout;
+    /** That file, relative to the boot partition (and out/<node>/). */
+    cmdlineFile: string;
     needsModulesExtra: boolean;
+    ntpClient: 'timesyncd' | 'chrony';
   };
   admin: { name: string; sshAuthorizedKeys: string[]; passwordHash: string | null; sshPasswordLogin: boolean };
   join: { port: number };
@@ -69,14 +85,9 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
       podCIDR: spec.kubernetes.podCIDR,
       serviceCIDR: spec.kubernetes.serviceCIDR,
       apiServerPort: 6443,
-      flannel: { version: FLANNEL_VERSION, manifestUrl: `https://github.com/flannel-io/flannel/releases/download/${FLANNEL_VERSION}/kube-flannel.yml` },
-      metallb: spec.kubernetes.metallb
-        ? {
-            version: METALLB_VERSION,
-            manifestUrl: `https://raw.githubusercontent.com/metallb/metallb/${METALLB_VERSION}/config/manifests/metallb-native.yaml`,
-            addresses: spec.kubernetes.metallb.addresses,
-          }
-        : null,
+      flannel: { ...FLANNEL },
+      metallb: spec.kubernetes.metallb ? { ...METALLB, addresses: spec.kubernetes.metallb.addresses } : null,
+      containerdMinimum: containerdMinimum(minor),
     },
     network: {
       interface: spec.network.interface,
@@ -85,6 +96,7 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
       gateway: spec.network.gateway,
       dns: [...spec.network.dns],
       ipv6: spec.network.ipv6,
+      ntp: [...spec.network.ntp],
     },
     os: {
       ubuntu: spec.os.ubuntu,
@@ -92,7 +104,10 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
       locale: spec.os.locale,
       keyboard: { ...spec.os.keyboard },
       cmdline: [...release.defaultCmdline.split(' '), ...extraCmdlineFlags(spec.os.ubuntu, minor)],
+      bootLayout: release.bootLayout,
+      cmdlineFile: BOOT_CMDLINE_FILE[release.bootLayout],
       needsModulesExtra: release.needsModulesExtra,
+      ntpClient: release.ntpClient,
     },
     admin: {
       name: spec.admin.name,

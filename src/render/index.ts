@@ -15,7 +15,8 @@ export function renderNode(plan: ClusterPlan, node: PlannedNode): RenderedFiles 
     ['user-data', user],
     ['network-config', network],
     ['meta-data', metaData(node, [user, network])],
-    ['cmdline.txt', boot],
+    // The file the release's firmware reads: cmdline.txt, or current/cmdline.txt on A/B boot.
+    [plan.os.cmdlineFile, boot],
   ]);
 }
 

@@ -3,6 +3,18 @@
 import { type ClusterPlan } from '../plan/plan.js';
 import { toYamlDocuments } from './yaml.js';
 
+/**
+ * kubeadm's waits, stretched for a Pi 3 on an SD card: its defaults (4 min for the kubelet and
+ * the static pods, 1 min per API call, 2 min per etcd call) are made for servers, and a slow card
+ * pulling the control-plane images makes `wait-control-plane` time out half-way through init.
+ */
+export const KUBEADM_TIMEOUTS = {
+  controlPlaneComponentHealthCheck: '15m0s',
+  kubeletHealthCheck: '10m0s',
+  kubernetesAPICall: '3m0s',
+  etcdAPICall: '5m0s',
+};
+
 /** kubeadm.k8s.io/v1beta4 (1.31+): InitConfiguration, ClusterConfiguration, KubeletConfiguration. */
 export function kubeadmConfig(plan: ClusterPlan): string {
   const cp = plan.controlPlane;
@@ -18,6 +30,7 @@ export function kubeadmConfig(plan: ClusterPlan): string {
         // A cluster without workers must run its pods (and MetalLB) on the control plane.
         ...(plan.workers.length === 0 ? { taints: [] } : {}),
       },
+      timeouts: KUBEADM_TIMEOUTS,
     },
     {
       apiVersion: 'kubeadm.k8s.io/v1beta4',

@@ -48,15 +48,39 @@ export function clusterHosts(plan: ClusterPlan): string {
   return hosts;
 }
 
+/** The unit and drop-in file of each release's NTP client (docs/clock.md). */
+const NTP_CLIENTS = {
+  timesyncd: { unit: 'systemd-timesyncd.service', path: '/etc/systemd/timesyncd.conf.d/pi-seed.conf', template: 'timesyncd.conf.hbs' },
+  chrony: { unit: 'chrony.service', path: '/etc/chrony/sources.d/pi-seed.sources', template: 'chrony.sources.hbs' },
+} as const;
+
 export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
   return renderTemplate('bootstrap.sh.hbs', {
     node,
     admin: plan.admin,
     kubernetes: plan.kubernetes,
-    metallbUrl: plan.kubernetes.metallb?.manifestUrl ?? '',
+    metallbUrl: plan.kubernetes.metallb?.url ?? '',
     needsModulesExtra: plan.os.needsModulesExtra ? 1 : 0,
     demo: plan.addons.demo ? 1 : 0,
+    noWorkers: plan.workers.length === 0 ? 1 : 0,
+    containerdMin: plan.kubernetes.containerdMinimum,
+    ntpServers: plan.network.ntp.join(' '),
+    ntpUnit: NTP_CLIENTS[plan.os.ntpClient].unit,
+    abBoot: plan.os.bootLayout === 'ab' ? 1 : 0,
   });
+}
+
+/** The pinned SHA-256 of each add-on manifest the control plane downloads, in sha256sum's format. */
+export function addonChecksums(plan: ClusterPlan): string {
+  const pinned = [plan.kubernetes.flannel, ...(plan.kubernetes.metallb ? [plan.kubernetes.metallb] : [])];
+  return pinned.map((m) => `${m.sha256}  ${m.file}\n`).join('');
+}
+
+/** The release's NTP client pointed at cluster.yaml's servers; null when it keeps its own. */
+function ntpFile(plan: ClusterPlan): WriteFile | null {
+  if (plan.network.ntp.length === 0) return null;
+  const client = NTP_CLIENTS[plan.os.ntpClient];
+  return { path: client.path, permissions: '0644', content: renderTemplate(client.template, { servers: plan.network.ntp }) };
 }
 
 export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[] {
@@ -74,11 +98,14 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[
     { path: '/etc/sysctl.d/90-pi-seed-kubernetes.conf', permissions: '0644', content: templateText('sysctl-kubernetes.conf') },
     { path: '/etc/default/keyboard', permissions: '0644', content: renderTemplate('keyboard.hbs', plan.os.keyboard) },
   ];
+  const ntp = ntpFile(plan);
+  if (ntp) files.push(ntp);
   if (!plan.network.ipv6) {
     files.push({ path: '/etc/sysctl.d/90-pi-seed-ipv6-off.conf', permissions: '0644', content: renderTemplate('sysctl-ipv6-off.conf.hbs', { interface: plan.network.interface }) });
   }
   if (node.role === 'control-plane') {
     files.push({ path: '/etc/pi-seed/kubeadm-config.yaml', permissions: '0600', content: kubeadmConfig(plan) });
+    files.push({ path: '/etc/pi-seed/addons.sha256', permissions: '0644', content: addonChecksums(plan) });
     files.push({ path: '/usr/local/lib/pi-seed/pi_seed_join_server.py', permissions: '0644', content: templateText('join/pi_seed_join_server.py') });
     files.push({ path: '/etc/systemd/system/pi-seed-join.service', permissions: '0644', content: renderTemplate('pi-seed-join.service.hbs', { node }) });
     const pool = metallbPool(plan);

@@ -31,7 +31,8 @@ export function userData(plan: ClusterPlan, node: PlannedNode): string {
     sudo: 'ALL=(ALL) NOPASSWD:ALL',
     lock_passwd: admin.passwordHash === null,
     ...(admin.passwordHash !== null ? { passwd: admin.passwordHash } : {}),
-    ssh_authorized_keys: admin.sshAuthorizedKeys,
+    // cloud-init 26.x refuses an empty list (minItems 1): a password-only admin has no key entry.
+    ...(admin.sshAuthorizedKeys.length > 0 ? { ssh_authorized_keys: admin.sshAuthorizedKeys } : {}),
   };
   const config = {
     hostname: node.name,

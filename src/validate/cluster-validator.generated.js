@@ -3,7 +3,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://pi-seed.dev/schemas/cluster.schema.json","title":"pi-seed cluster description (apiVersion pi-seed/v1)","description":"One file describes the whole Raspberry Pi Kubernetes cluster. pi-seed turns it into cloud-init files for each node's SD-card boot partition.","type":"object","additionalProperties":false,"required":["apiVersion","cluster","network","nodes"],"properties":{"apiVersion":{"description":"Version of this file format. Only pi-seed/v1 exists.","const":"pi-seed/v1"},"cluster":{"type":"object","additionalProperties":false,"required":["name","domain"],"properties":{"name":{"description":"Cluster name (kubeadm clusterName). An RFC 1123 label.","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"domain":{"description":"DNS domain of the LAN; each node's FQDN is <node>.<domain>.","type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"}}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"properties":{"version":{"description":"Kubernetes minor version, installed from pkgs.k8s.io. Supported: 1.31 to 1.37.","type":"string","pattern":"^1\\.[0-9]{2}$","default":"1.37"},"podCIDR":{"description":"Pod network (kubeadm podSubnet, Flannel's Network).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.244.0.0/16"},"serviceCIDR":{"description":"Service network (kubeadm serviceSubnet).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.96.0.0/12"},"cni":{"description":"Pod network add-on. Flannel (VXLAN) is the only one supported.","enum":["flannel"],"default":"flannel"},"metallb":{"type":"object","additionalProperties":false,"required":["addresses"],"properties":{"addresses":{"description":"LoadBalancer address pool on the LAN: a range \"A-B\" or a CIDR.","type":"string","pattern":"^[0-9./-]+$"}}}}},"network":{"type":"object","additionalProperties":false,"required":["subnet","gateway"],"properties":{"interface":{"description":"Wired interface name on the Pi.","type":"string","pattern":"^[a-z][a-z0-9]{0,14}$","default":"eth0"},"subnet":{"description":"LAN subnet the nodes live on, e.g. 192.168.1.0/24.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},"gateway":{"description":"Default gateway (your router).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"dns":{"description":"DNS servers. Default: the gateway.","type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"}},"ipv6":{"description":"Keep IPv6 on. Off (the seed's choice) disables it with sysctls.","type":"boolean","default":false}}},"os":{"type":"object","additionalProperties":false,"default":{},"properties":{"ubuntu":{"description":"Ubuntu Server release flashed on the cards.","enum":["20.04","22.04","24.04","26.04"],"default":"24.04"},"timezone":{"description":"IANA time zone, e.g. Asia/Tokyo.","type":"string","pattern":"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$","default":"Etc/UTC"},"keyboard":{"type":"object","additionalProperties":false,"default":{},"properties":{"layout":{"description":"XKB layout, e.g. us, jp, de.","type":"string","pattern":"^[a-z]{2,8}$","default":"us"},"model":{"description":"XKB model, e.g. pc105, jp106.","type":"string","pattern":"^[a-z0-9_]{1,32}$","default":"pc105"},"variant":{"description":"XKB variant, empty for the default.","type":"string","pattern":"^[a-z0-9_-]{0,32}$","default":""}}},"locale":{"description":"System locale, e.g. en_US.UTF-8 or ja_JP.UTF-8.","type":"string","pattern":"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$","default":"en_US.UTF-8"}}},"admin":{"type":"object","additionalProperties":false,"default":{},"properties":{"name":{"description":"Login user on every node (gets sudo and the kubeconfig on the control plane).","type":"string","pattern":"^[a-z_][a-z0-9_-]{0,31}$","default":"ubuntu"},"sshAuthorizedKeys":{"description":"Public keys allowed to log in over SSH.","type":"array","items":{"type":"string","pattern":"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},"default":[]},"passwordHash":{"description":"Optional crypt(3) hash (mkpasswd -m sha-512) for console/sudo login. Never a plain password.","type":"string","pattern":"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},"sshPasswordLogin":{"description":"Allow password login over SSH. Off by default: use keys.","type":"boolean","default":false}}},"join":{"type":"object","additionalProperties":false,"default":{},"properties":{"port":{"description":"TCP port of the control plane's join service on the LAN.","type":"integer","minimum":1024,"maximum":65535,"default":7080}}},"nodes":{"description":"Every Pi of the cluster. Exactly one control-plane node for now.","type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","role","address","board"],"properties":{"name":{"description":"Hostname, an RFC 1123 label (lower case, digits, '-').","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"role":{"enum":["control-plane","worker"]},"address":{"description":"Static IPv4 address on the LAN.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"board":{"description":"Raspberry Pi model.","enum":["pi3b","pi4","pi5"]},"memory":{"description":"RAM of the board, e.g. 1GB, 4GB, 8GB.","enum":["1GB","2GB","4GB","8GB","16GB"]}}}},"addons":{"type":"object","additionalProperties":false,"default":{},"properties":{"demo":{"description":"Deploy the seed's demo: nginx showing the node's hostname behind a LoadBalancer on port 8080.","type":"boolean","default":false}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://pi-seed.dev/schemas/cluster.schema.json","title":"pi-seed cluster description (apiVersion pi-seed/v1)","description":"One file describes the whole Raspberry Pi Kubernetes cluster. pi-seed turns it into cloud-init files for each node's SD-card boot partition.","type":"object","additionalProperties":false,"required":["apiVersion","cluster","network","nodes"],"properties":{"apiVersion":{"description":"Version of this file format. Only pi-seed/v1 exists.","const":"pi-seed/v1"},"cluster":{"type":"object","additionalProperties":false,"required":["name","domain"],"properties":{"name":{"description":"Cluster name (kubeadm clusterName). An RFC 1123 label.","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"domain":{"description":"DNS domain of the LAN; each node's FQDN is <node>.<domain>.","type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"}}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"properties":{"version":{"description":"Kubernetes minor version, installed from pkgs.k8s.io. Supported: 1.31 to 1.37 (1.31 to 1.34 are past their end of life; Ubuntu 20.04 runs at most 1.35).","type":"string","pattern":"^1\\.[0-9]{2}$","default":"1.37"},"podCIDR":{"description":"Pod network (kubeadm podSubnet, Flannel's Network).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.244.0.0/16"},"serviceCIDR":{"description":"Service network (kubeadm serviceSubnet).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.96.0.0/12"},"cni":{"description":"Pod network add-on. Flannel (VXLAN) is the only one supported.","enum":["flannel"],"default":"flannel"},"metallb":{"type":"object","additionalProperties":false,"required":["addresses"],"properties":{"addresses":{"description":"LoadBalancer address pool on the LAN: a range \"A-B\" or a CIDR.","type":"string","pattern":"^[0-9./-]+$"}}}}},"network":{"type":"object","additionalProperties":false,"required":["subnet","gateway"],"properties":{"interface":{"description":"Wired interface name on the Pi.","type":"string","pattern":"^[a-z][a-z0-9]{0,14}$","default":"eth0"},"subnet":{"description":"LAN subnet the nodes live on, e.g. 192.168.1.0/24.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},"gateway":{"description":"Default gateway (your router).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"dns":{"description":"DNS servers. Default: the gateway.","type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"}},"ipv6":{"description":"Keep IPv6 on. Off (the seed's choice) disables it with sysctls.","type":"boolean","default":false},"ntp":{"description":"Time servers (host names or addresses), e.g. your router, for a LAN that blocks public NTP. Default: the Ubuntu release's own (chrony with NTS on 26.04, which needs TCP 4460 besides UDP 123). A Pi has no clock battery: nothing is downloaded at first boot before the clock is synchronised.","type":"array","minItems":1,"maxItems":4,"uniqueItems":true,"items":{"type":"string","pattern":"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"}}}},"os":{"type":"object","additionalProperties":false,"default":{},"properties":{"ubuntu":{"description":"Ubuntu Server release flashed on the cards.","enum":["20.04","22.04","24.04","26.04"],"default":"24.04"},"timezone":{"description":"IANA time zone, e.g. Asia/Tokyo.","type":"string","pattern":"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$","default":"Etc/UTC"},"keyboard":{"type":"object","additionalProperties":false,"default":{},"properties":{"layout":{"description":"XKB layout, e.g. us, jp, de.","type":"string","pattern":"^[a-z]{2,8}$","default":"us"},"model":{"description":"XKB model, e.g. pc105, jp106.","type":"string","pattern":"^[a-z0-9_]{1,32}$","default":"pc105"},"variant":{"description":"XKB variant, empty for the default.","type":"string","pattern":"^[a-z0-9_-]{0,32}$","default":""}}},"locale":{"description":"System locale, e.g. en_US.UTF-8 or ja_JP.UTF-8.","type":"string","pattern":"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$","default":"en_US.UTF-8"}}},"admin":{"type":"object","additionalProperties":false,"default":{},"properties":{"name":{"description":"Login user on every node (gets sudo and the kubeconfig on the control plane).","type":"string","pattern":"^[a-z_][a-z0-9_-]{0,31}$","default":"ubuntu"},"sshAuthorizedKeys":{"description":"Public keys allowed to log in over SSH.","type":"array","items":{"type":"string","pattern":"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},"default":[]},"passwordHash":{"description":"Optional crypt(3) hash (mkpasswd -m sha-512) for console/sudo login. Never a plain password.","type":"string","pattern":"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},"sshPasswordLogin":{"description":"Allow password login over SSH. Off by default: use keys.","type":"boolean","default":false}}},"join":{"type":"object","additionalProperties":false,"default":{},"properties":{"port":{"description":"TCP port of the control plane's join service on the LAN.","type":"integer","minimum":1024,"maximum":65535,"default":7080}}},"nodes":{"description":"Every Pi of the cluster. Exactly one control-plane node for now.","type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","role","address","board"],"properties":{"name":{"description":"Hostname, an RFC 1123 label (lower case, digits, '-').","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"role":{"enum":["control-plane","worker"]},"address":{"description":"Static IPv4 address on the LAN.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"board":{"description":"Raspberry Pi model.","enum":["pi3b","pi4","pi5"]},"memory":{"description":"RAM of the board, e.g. 1GB, 4GB, 8GB.","enum":["1GB","2GB","4GB","8GB","16GB"]}}}},"addons":{"type":"object","additionalProperties":false,"default":{},"properties":{"demo":{"description":"Deploy the seed's demo: nginx showing the node's hostname behind a LoadBalancer on port 8080.","type":"boolean","default":false}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
@@ -12,14 +12,15 @@ const pattern3 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.)
 const pattern5 = new RegExp("^[0-9./-]+$", "u");
 const pattern6 = new RegExp("^[a-z][a-z0-9]{0,14}$", "u");
 const pattern8 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
-const pattern10 = new RegExp("^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$", "u");
-const pattern11 = new RegExp("^[a-z]{2,8}$", "u");
-const pattern12 = new RegExp("^[a-z0-9_]{1,32}$", "u");
-const pattern13 = new RegExp("^[a-z0-9_-]{0,32}$", "u");
-const pattern14 = new RegExp("^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$", "u");
-const pattern15 = new RegExp("^[a-z_][a-z0-9_-]{0,31}$", "u");
-const pattern16 = new RegExp("^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$", "u");
-const pattern17 = new RegExp("^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$", "u");
+const pattern10 = new RegExp("^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$", "u");
+const pattern11 = new RegExp("^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$", "u");
+const pattern12 = new RegExp("^[a-z]{2,8}$", "u");
+const pattern13 = new RegExp("^[a-z0-9_]{1,32}$", "u");
+const pattern14 = new RegExp("^[a-z0-9_-]{0,32}$", "u");
+const pattern15 = new RegExp("^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$", "u");
+const pattern16 = new RegExp("^[a-z_][a-z0-9_-]{0,31}$", "u");
+const pattern17 = new RegExp("^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$", "u");
+const pattern18 = new RegExp("^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://pi-seed.dev/schemas/cluster.schema.json" */;
@@ -389,7 +390,7 @@ vErrors.push(err29);
 errors++;
 }
 for(const key4 in data11){
-if(!(((((key4 === "interface") || (key4 === "subnet")) || (key4 === "gateway")) || (key4 === "dns")) || (key4 === "ipv6"))){
+if(!((((((key4 === "interface") || (key4 === "subnet")) || (key4 === "gateway")) || (key4 === "dns")) || (key4 === "ipv6")) || (key4 === "ntp"))){
 const err30 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.network,data:data11};
 if(vErrors === null){
 vErrors = [err30];
@@ -549,9 +550,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-}
-else {
-const err43 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.network.type,parentSchema:schema11.properties.network,data:data11};
+if(data11.ntp !== undefined){
+let data18 = data11.ntp;
+if(Array.isArray(data18)){
+if(data18.length > 4){
+const err43 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema11.properties.network.properties.ntp,data:data18};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -560,13 +563,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-if(data.os !== undefined){
-let data18 = data.os;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key5 in data18){
-if(!((((key5 === "ubuntu") || (key5 === "timezone")) || (key5 === "keyboard")) || (key5 === "locale"))){
-const err44 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os,data:data18};
+if(data18.length < 1){
+const err44 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.network.properties.ntp,data:data18};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -575,11 +573,12 @@ vErrors.push(err44);
 }
 errors++;
 }
-}
-if(data18.ubuntu !== undefined){
-let data19 = data18.ubuntu;
-if(!((((data19 === "20.04") || (data19 === "22.04")) || (data19 === "24.04")) || (data19 === "26.04"))){
-const err45 = {instancePath:instancePath+"/os/ubuntu",schemaPath:"#/properties/os/properties/ubuntu/enum",keyword:"enum",params:{allowedValues: schema11.properties.os.properties.ubuntu.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.os.properties.ubuntu.enum,parentSchema:schema11.properties.os.properties.ubuntu,data:data19};
+const len1 = data18.length;
+for(let i1=0; i1<len1; i1++){
+let data19 = data18[i1];
+if(typeof data19 === "string"){
+if(!pattern10.test(data19)){
+const err45 = {instancePath:instancePath+"/network/ntp/" + i1,schemaPath:"#/properties/network/properties/ntp/items/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"+"\"",schema:"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$",parentSchema:schema11.properties.network.properties.ntp.items,data:data19};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -589,11 +588,8 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data18.timezone !== undefined){
-let data20 = data18.timezone;
-if(typeof data20 === "string"){
-if(!pattern10.test(data20)){
-const err46 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"+"\"",schema:"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",parentSchema:schema11.properties.os.properties.timezone,data:data20};
+else {
+const err46 = {instancePath:instancePath+"/network/ntp/" + i1,schemaPath:"#/properties/network/properties/ntp/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.ntp.items.type,parentSchema:schema11.properties.network.properties.ntp.items,data:data19};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -603,8 +599,18 @@ vErrors.push(err46);
 errors++;
 }
 }
-else {
-const err47 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.timezone.type,parentSchema:schema11.properties.os.properties.timezone,data:data20};
+let i2 = data18.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data18[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err47 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema11.properties.network.properties.ntp,data:data18};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -612,14 +618,14 @@ else {
 vErrors.push(err47);
 }
 errors++;
+break;
+}
+indices0[item0] = i2;
 }
 }
-if(data18.keyboard !== undefined){
-let data21 = data18.keyboard;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-for(const key6 in data21){
-if(!(((key6 === "layout") || (key6 === "model")) || (key6 === "variant"))){
-const err48 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os.properties.keyboard,data:data21};
+}
+else {
+const err48 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.network.properties.ntp.type,parentSchema:schema11.properties.network.properties.ntp,data:data18};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -629,11 +635,9 @@ vErrors.push(err48);
 errors++;
 }
 }
-if(data21.layout !== undefined){
-let data22 = data21.layout;
-if(typeof data22 === "string"){
-if(!pattern11.test(data22)){
-const err49 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,8}$"},message:"must match pattern \""+"^[a-z]{2,8}$"+"\"",schema:"^[a-z]{2,8}$",parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data22};
+}
+else {
+const err49 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.network.type,parentSchema:schema11.properties.network,data:data11};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -643,8 +647,12 @@ vErrors.push(err49);
 errors++;
 }
 }
-else {
-const err50 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.layout.type,parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data22};
+if(data.os !== undefined){
+let data20 = data.os;
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+for(const key5 in data20){
+if(!((((key5 === "ubuntu") || (key5 === "timezone")) || (key5 === "keyboard")) || (key5 === "locale"))){
+const err50 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os,data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -654,11 +662,10 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data21.model !== undefined){
-let data23 = data21.model;
-if(typeof data23 === "string"){
-if(!pattern12.test(data23)){
-const err51 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]{1,32}$"},message:"must match pattern \""+"^[a-z0-9_]{1,32}$"+"\"",schema:"^[a-z0-9_]{1,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data23};
+if(data20.ubuntu !== undefined){
+let data21 = data20.ubuntu;
+if(!((((data21 === "20.04") || (data21 === "22.04")) || (data21 === "24.04")) || (data21 === "26.04"))){
+const err51 = {instancePath:instancePath+"/os/ubuntu",schemaPath:"#/properties/os/properties/ubuntu/enum",keyword:"enum",params:{allowedValues: schema11.properties.os.properties.ubuntu.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.os.properties.ubuntu.enum,parentSchema:schema11.properties.os.properties.ubuntu,data:data21};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -668,8 +675,11 @@ vErrors.push(err51);
 errors++;
 }
 }
-else {
-const err52 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.model.type,parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data23};
+if(data20.timezone !== undefined){
+let data22 = data20.timezone;
+if(typeof data22 === "string"){
+if(!pattern11.test(data22)){
+const err52 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"+"\"",schema:"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",parentSchema:schema11.properties.os.properties.timezone,data:data22};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -679,11 +689,8 @@ vErrors.push(err52);
 errors++;
 }
 }
-if(data21.variant !== undefined){
-let data24 = data21.variant;
-if(typeof data24 === "string"){
-if(!pattern13.test(data24)){
-const err53 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]{0,32}$"},message:"must match pattern \""+"^[a-z0-9_-]{0,32}$"+"\"",schema:"^[a-z0-9_-]{0,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data24};
+else {
+const err53 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.timezone.type,parentSchema:schema11.properties.os.properties.timezone,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -693,8 +700,12 @@ vErrors.push(err53);
 errors++;
 }
 }
-else {
-const err54 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.variant.type,parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data24};
+if(data20.keyboard !== undefined){
+let data23 = data20.keyboard;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key6 in data23){
+if(!(((key6 === "layout") || (key6 === "model")) || (key6 === "variant"))){
+const err54 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os.properties.keyboard,data:data23};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -704,9 +715,11 @@ vErrors.push(err54);
 errors++;
 }
 }
-}
-else {
-const err55 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.properties.keyboard.type,parentSchema:schema11.properties.os.properties.keyboard,data:data21};
+if(data23.layout !== undefined){
+let data24 = data23.layout;
+if(typeof data24 === "string"){
+if(!pattern12.test(data24)){
+const err55 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,8}$"},message:"must match pattern \""+"^[a-z]{2,8}$"+"\"",schema:"^[a-z]{2,8}$",parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data24};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -716,11 +729,8 @@ vErrors.push(err55);
 errors++;
 }
 }
-if(data18.locale !== undefined){
-let data25 = data18.locale;
-if(typeof data25 === "string"){
-if(!pattern14.test(data25)){
-const err56 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"},message:"must match pattern \""+"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"+"\"",schema:"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$",parentSchema:schema11.properties.os.properties.locale,data:data25};
+else {
+const err56 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.layout.type,parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data24};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -730,8 +740,11 @@ vErrors.push(err56);
 errors++;
 }
 }
-else {
-const err57 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.locale.type,parentSchema:schema11.properties.os.properties.locale,data:data25};
+if(data23.model !== undefined){
+let data25 = data23.model;
+if(typeof data25 === "string"){
+if(!pattern13.test(data25)){
+const err57 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]{1,32}$"},message:"must match pattern \""+"^[a-z0-9_]{1,32}$"+"\"",schema:"^[a-z0-9_]{1,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data25};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -741,9 +754,8 @@ vErrors.push(err57);
 errors++;
 }
 }
-}
 else {
-const err58 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.type,parentSchema:schema11.properties.os,data:data18};
+const err58 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.model.type,parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data25};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -753,12 +765,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data.admin !== undefined){
-let data26 = data.admin;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key7 in data26){
-if(!((((key7 === "name") || (key7 === "sshAuthorizedKeys")) || (key7 === "passwordHash")) || (key7 === "sshPasswordLogin"))){
-const err59 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.admin,data:data26};
+if(data23.variant !== undefined){
+let data26 = data23.variant;
+if(typeof data26 === "string"){
+if(!pattern14.test(data26)){
+const err59 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]{0,32}$"},message:"must match pattern \""+"^[a-z0-9_-]{0,32}$"+"\"",schema:"^[a-z0-9_-]{0,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data26};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -768,11 +779,8 @@ vErrors.push(err59);
 errors++;
 }
 }
-if(data26.name !== undefined){
-let data27 = data26.name;
-if(typeof data27 === "string"){
-if(!pattern15.test(data27)){
-const err60 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z_][a-z0-9_-]{0,31}$"},message:"must match pattern \""+"^[a-z_][a-z0-9_-]{0,31}$"+"\"",schema:"^[a-z_][a-z0-9_-]{0,31}$",parentSchema:schema11.properties.admin.properties.name,data:data27};
+else {
+const err60 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.variant.type,parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data26};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -782,8 +790,9 @@ vErrors.push(err60);
 errors++;
 }
 }
+}
 else {
-const err61 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.name.type,parentSchema:schema11.properties.admin.properties.name,data:data27};
+const err61 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.properties.keyboard.type,parentSchema:schema11.properties.os.properties.keyboard,data:data23};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -793,15 +802,11 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data26.sshAuthorizedKeys !== undefined){
-let data28 = data26.sshAuthorizedKeys;
-if(Array.isArray(data28)){
-const len1 = data28.length;
-for(let i1=0; i1<len1; i1++){
-let data29 = data28[i1];
-if(typeof data29 === "string"){
-if(!pattern16.test(data29)){
-const err62 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i1,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/pattern",keyword:"pattern",params:{pattern: "^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},message:"must match pattern \""+"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"+"\"",schema:"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$",parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data29};
+if(data20.locale !== undefined){
+let data27 = data20.locale;
+if(typeof data27 === "string"){
+if(!pattern15.test(data27)){
+const err62 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"},message:"must match pattern \""+"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"+"\"",schema:"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$",parentSchema:schema11.properties.os.properties.locale,data:data27};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -812,7 +817,7 @@ errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i1,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.sshAuthorizedKeys.items.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data29};
+const err63 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.locale.type,parentSchema:schema11.properties.os.properties.locale,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -824,7 +829,7 @@ errors++;
 }
 }
 else {
-const err64 = {instancePath:instancePath+"/admin/sshAuthorizedKeys",schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.admin.properties.sshAuthorizedKeys.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys,data:data28};
+const err64 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.type,parentSchema:schema11.properties.os,data:data20};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -834,11 +839,12 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data26.passwordHash !== undefined){
-let data30 = data26.passwordHash;
-if(typeof data30 === "string"){
-if(!pattern17.test(data30)){
-const err65 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/pattern",keyword:"pattern",params:{pattern: "^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},message:"must match pattern \""+"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"+"\"",schema:"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$",parentSchema:schema11.properties.admin.properties.passwordHash,data:data30};
+if(data.admin !== undefined){
+let data28 = data.admin;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+for(const key7 in data28){
+if(!((((key7 === "name") || (key7 === "sshAuthorizedKeys")) || (key7 === "passwordHash")) || (key7 === "sshPasswordLogin"))){
+const err65 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.admin,data:data28};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -848,8 +854,11 @@ vErrors.push(err65);
 errors++;
 }
 }
-else {
-const err66 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.passwordHash.type,parentSchema:schema11.properties.admin.properties.passwordHash,data:data30};
+if(data28.name !== undefined){
+let data29 = data28.name;
+if(typeof data29 === "string"){
+if(!pattern16.test(data29)){
+const err66 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z_][a-z0-9_-]{0,31}$"},message:"must match pattern \""+"^[a-z_][a-z0-9_-]{0,31}$"+"\"",schema:"^[a-z_][a-z0-9_-]{0,31}$",parentSchema:schema11.properties.admin.properties.name,data:data29};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -859,10 +868,8 @@ vErrors.push(err66);
 errors++;
 }
 }
-if(data26.sshPasswordLogin !== undefined){
-let data31 = data26.sshPasswordLogin;
-if(typeof data31 !== "boolean"){
-const err67 = {instancePath:instancePath+"/admin/sshPasswordLogin",schemaPath:"#/properties/admin/properties/sshPasswordLogin/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.admin.properties.sshPasswordLogin.type,parentSchema:schema11.properties.admin.properties.sshPasswordLogin,data:data31};
+else {
+const err67 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.name.type,parentSchema:schema11.properties.admin.properties.name,data:data29};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -872,9 +879,15 @@ vErrors.push(err67);
 errors++;
 }
 }
-}
-else {
-const err68 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.admin.type,parentSchema:schema11.properties.admin,data:data26};
+if(data28.sshAuthorizedKeys !== undefined){
+let data30 = data28.sshAuthorizedKeys;
+if(Array.isArray(data30)){
+const len2 = data30.length;
+for(let i3=0; i3<len2; i3++){
+let data31 = data30[i3];
+if(typeof data31 === "string"){
+if(!pattern17.test(data31)){
+const err68 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i3,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/pattern",keyword:"pattern",params:{pattern: "^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},message:"must match pattern \""+"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"+"\"",schema:"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$",parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data31};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -884,12 +897,8 @@ vErrors.push(err68);
 errors++;
 }
 }
-if(data.join !== undefined){
-let data32 = data.join;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-for(const key8 in data32){
-if(!(key8 === "port")){
-const err69 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.join,data:data32};
+else {
+const err69 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i3,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.sshAuthorizedKeys.items.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data31};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -899,10 +908,9 @@ vErrors.push(err69);
 errors++;
 }
 }
-if(data32.port !== undefined){
-let data33 = data32.port;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err70 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.join.properties.port.type,parentSchema:schema11.properties.join.properties.port,data:data33};
+}
+else {
+const err70 = {instancePath:instancePath+"/admin/sshAuthorizedKeys",schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.admin.properties.sshAuthorizedKeys.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys,data:data30};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -911,9 +919,12 @@ vErrors.push(err70);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 65535 || isNaN(data33)){
-const err71 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.join.properties.port,data:data33};
+}
+if(data28.passwordHash !== undefined){
+let data32 = data28.passwordHash;
+if(typeof data32 === "string"){
+if(!pattern18.test(data32)){
+const err71 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/pattern",keyword:"pattern",params:{pattern: "^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},message:"must match pattern \""+"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"+"\"",schema:"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$",parentSchema:schema11.properties.admin.properties.passwordHash,data:data32};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -922,8 +933,9 @@ vErrors.push(err71);
 }
 errors++;
 }
-if(data33 < 1024 || isNaN(data33)){
-const err72 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema11.properties.join.properties.port,data:data33};
+}
+else {
+const err72 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.passwordHash.type,parentSchema:schema11.properties.admin.properties.passwordHash,data:data32};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -933,10 +945,10 @@ vErrors.push(err72);
 errors++;
 }
 }
-}
-}
-else {
-const err73 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.join.type,parentSchema:schema11.properties.join,data:data32};
+if(data28.sshPasswordLogin !== undefined){
+let data33 = data28.sshPasswordLogin;
+if(typeof data33 !== "boolean"){
+const err73 = {instancePath:instancePath+"/admin/sshPasswordLogin",schemaPath:"#/properties/admin/properties/sshPasswordLogin/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.admin.properties.sshPasswordLogin.type,parentSchema:schema11.properties.admin.properties.sshPasswordLogin,data:data33};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -946,11 +958,9 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data.nodes !== undefined){
-let data34 = data.nodes;
-if(Array.isArray(data34)){
-if(data34.length < 1){
-const err74 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.nodes,data:data34};
+}
+else {
+const err74 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.admin.type,parentSchema:schema11.properties.admin,data:data28};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -959,12 +969,13 @@ vErrors.push(err74);
 }
 errors++;
 }
-const len2 = data34.length;
-for(let i2=0; i2<len2; i2++){
-let data35 = data34[i2];
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(data35.name === undefined){
-const err75 = {instancePath:instancePath+"/nodes/" + i2,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data35};
+}
+if(data.join !== undefined){
+let data34 = data.join;
+if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
+for(const key8 in data34){
+if(!(key8 === "port")){
+const err75 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.join,data:data34};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -973,8 +984,11 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(data35.role === undefined){
-const err76 = {instancePath:instancePath+"/nodes/" + i2,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data35};
+}
+if(data34.port !== undefined){
+let data35 = data34.port;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err76 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.join.properties.port.type,parentSchema:schema11.properties.join.properties.port,data:data35};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -983,8 +997,9 @@ vErrors.push(err76);
 }
 errors++;
 }
-if(data35.address === undefined){
-const err77 = {instancePath:instancePath+"/nodes/" + i2,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data35};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 65535 || isNaN(data35)){
+const err77 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.join.properties.port,data:data35};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -993,8 +1008,8 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(data35.board === undefined){
-const err78 = {instancePath:instancePath+"/nodes/" + i2,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "board"},message:"must have required property '"+"board"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data35};
+if(data35 < 1024 || isNaN(data35)){
+const err78 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema11.properties.join.properties.port,data:data35};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1003,9 +1018,11 @@ vErrors.push(err78);
 }
 errors++;
 }
-for(const key9 in data35){
-if(!(((((key9 === "name") || (key9 === "role")) || (key9 === "address")) || (key9 === "board")) || (key9 === "memory"))){
-const err79 = {instancePath:instancePath+"/nodes/" + i2,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.nodes.items,data:data35};
+}
+}
+}
+else {
+const err79 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.join.type,parentSchema:schema11.properties.join,data:data34};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1015,11 +1032,11 @@ vErrors.push(err79);
 errors++;
 }
 }
-if(data35.name !== undefined){
-let data36 = data35.name;
-if(typeof data36 === "string"){
-if(!pattern0.test(data36)){
-const err80 = {instancePath:instancePath+"/nodes/" + i2+"/name",schemaPath:"#/properties/nodes/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.nodes.items.properties.name,data:data36};
+if(data.nodes !== undefined){
+let data36 = data.nodes;
+if(Array.isArray(data36)){
+if(data36.length < 1){
+const err80 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.nodes,data:data36};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1028,9 +1045,12 @@ vErrors.push(err80);
 }
 errors++;
 }
-}
-else {
-const err81 = {instancePath:instancePath+"/nodes/" + i2+"/name",schemaPath:"#/properties/nodes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.name.type,parentSchema:schema11.properties.nodes.items.properties.name,data:data36};
+const len3 = data36.length;
+for(let i4=0; i4<len3; i4++){
+let data37 = data36[i4];
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+if(data37.name === undefined){
+const err81 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1039,11 +1059,8 @@ vErrors.push(err81);
 }
 errors++;
 }
-}
-if(data35.role !== undefined){
-let data37 = data35.role;
-if(!((data37 === "control-plane") || (data37 === "worker"))){
-const err82 = {instancePath:instancePath+"/nodes/" + i2+"/role",schemaPath:"#/properties/nodes/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.role.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.role.enum,parentSchema:schema11.properties.nodes.items.properties.role,data:data37};
+if(data37.role === undefined){
+const err82 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1052,12 +1069,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-if(data35.address !== undefined){
-let data38 = data35.address;
-if(typeof data38 === "string"){
-if(!pattern8.test(data38)){
-const err83 = {instancePath:instancePath+"/nodes/" + i2+"/address",schemaPath:"#/properties/nodes/items/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.nodes.items.properties.address,data:data38};
+if(data37.address === undefined){
+const err83 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1066,9 +1079,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-}
-else {
-const err84 = {instancePath:instancePath+"/nodes/" + i2+"/address",schemaPath:"#/properties/nodes/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.address.type,parentSchema:schema11.properties.nodes.items.properties.address,data:data38};
+if(data37.board === undefined){
+const err84 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "board"},message:"must have required property '"+"board"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1077,11 +1089,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-if(data35.board !== undefined){
-let data39 = data35.board;
-if(!(((data39 === "pi3b") || (data39 === "pi4")) || (data39 === "pi5"))){
-const err85 = {instancePath:instancePath+"/nodes/" + i2+"/board",schemaPath:"#/properties/nodes/items/properties/board/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.board.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.board.enum,parentSchema:schema11.properties.nodes.items.properties.board,data:data39};
+for(const key9 in data37){
+if(!(((((key9 === "name") || (key9 === "role")) || (key9 === "address")) || (key9 === "board")) || (key9 === "memory"))){
+const err85 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.nodes.items,data:data37};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1091,10 +1101,11 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data35.memory !== undefined){
-let data40 = data35.memory;
-if(!(((((data40 === "1GB") || (data40 === "2GB")) || (data40 === "4GB")) || (data40 === "8GB")) || (data40 === "16GB"))){
-const err86 = {instancePath:instancePath+"/nodes/" + i2+"/memory",schemaPath:"#/properties/nodes/items/properties/memory/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.memory.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.memory.enum,parentSchema:schema11.properties.nodes.items.properties.memory,data:data40};
+if(data37.name !== undefined){
+let data38 = data37.name;
+if(typeof data38 === "string"){
+if(!pattern0.test(data38)){
+const err86 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.nodes.items.properties.name,data:data38};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1104,9 +1115,8 @@ vErrors.push(err86);
 errors++;
 }
 }
-}
 else {
-const err87 = {instancePath:instancePath+"/nodes/" + i2,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.nodes.items.type,parentSchema:schema11.properties.nodes.items,data:data35};
+const err87 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.name.type,parentSchema:schema11.properties.nodes.items.properties.name,data:data38};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1116,9 +1126,10 @@ vErrors.push(err87);
 errors++;
 }
 }
-}
-else {
-const err88 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.nodes.type,parentSchema:schema11.properties.nodes,data:data34};
+if(data37.role !== undefined){
+let data39 = data37.role;
+if(!((data39 === "control-plane") || (data39 === "worker"))){
+const err88 = {instancePath:instancePath+"/nodes/" + i4+"/role",schemaPath:"#/properties/nodes/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.role.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.role.enum,parentSchema:schema11.properties.nodes.items.properties.role,data:data39};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1128,12 +1139,11 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data.addons !== undefined){
-let data41 = data.addons;
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-for(const key10 in data41){
-if(!(key10 === "demo")){
-const err89 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.addons,data:data41};
+if(data37.address !== undefined){
+let data40 = data37.address;
+if(typeof data40 === "string"){
+if(!pattern8.test(data40)){
+const err89 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.nodes.items.properties.address,data:data40};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1143,10 +1153,8 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data41.demo !== undefined){
-let data42 = data41.demo;
-if(typeof data42 !== "boolean"){
-const err90 = {instancePath:instancePath+"/addons/demo",schemaPath:"#/properties/addons/properties/demo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.addons.properties.demo.type,parentSchema:schema11.properties.addons.properties.demo,data:data42};
+else {
+const err90 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.address.type,parentSchema:schema11.properties.nodes.items.properties.address,data:data40};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1156,9 +1164,10 @@ vErrors.push(err90);
 errors++;
 }
 }
-}
-else {
-const err91 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.addons.type,parentSchema:schema11.properties.addons,data:data41};
+if(data37.board !== undefined){
+let data41 = data37.board;
+if(!(((data41 === "pi3b") || (data41 === "pi4")) || (data41 === "pi5"))){
+const err91 = {instancePath:instancePath+"/nodes/" + i4+"/board",schemaPath:"#/properties/nodes/items/properties/board/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.board.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.board.enum,parentSchema:schema11.properties.nodes.items.properties.board,data:data41};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1168,14 +1177,91 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
-else {
-const err92 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data37.memory !== undefined){
+let data42 = data37.memory;
+if(!(((((data42 === "1GB") || (data42 === "2GB")) || (data42 === "4GB")) || (data42 === "8GB")) || (data42 === "16GB"))){
+const err92 = {instancePath:instancePath+"/nodes/" + i4+"/memory",schemaPath:"#/properties/nodes/items/properties/memory/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.memory.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.memory.enum,parentSchema:schema11.properties.nodes.items.properties.memory,data:data42};
 if(vErrors === null){
 vErrors = [err92];
 }
 else {
 vErrors.push(err92);
+}
+errors++;
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.nodes.items.type,parentSchema:schema11.properties.nodes.items,data:data37};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+}
+else {
+const err94 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.nodes.type,parentSchema:schema11.properties.nodes,data:data36};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+}
+if(data.addons !== undefined){
+let data43 = data.addons;
+if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
+for(const key10 in data43){
+if(!(key10 === "demo")){
+const err95 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.addons,data:data43};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+if(data43.demo !== undefined){
+let data44 = data43.demo;
+if(typeof data44 !== "boolean"){
+const err96 = {instancePath:instancePath+"/addons/demo",schemaPath:"#/properties/addons/properties/demo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.addons.properties.demo.type,parentSchema:schema11.properties.addons.properties.demo,data:data44};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+}
+else {
+const err97 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.addons.type,parentSchema:schema11.properties.addons,data:data43};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+}
+else {
+const err98 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
 }
 errors++;
 }

@@ -4,7 +4,7 @@
 import { type JsonPath, type Problem } from '../diagnostics.js';
 import { msg } from '../errors.js';
 import { type AddressRange, type Cidr, asRange, cidrToText, contains, formatIPv4, isHostAddress, overlaps, parseAddressPool, parseCidr, parseIPv4 } from '../plan/ipv4.js';
-import { BOARD_MEMORY, KUBERNETES_FAILS_CGROUP_V1, KUBERNETES_MAX, KUBERNETES_MIN, UBUNTU, compareMinor } from '../spec/v1/support.js';
+import { BOARD_MEMORY, KUBERNETES_END_OF_LIFE, KUBERNETES_FAILS_CGROUP_V1, KUBERNETES_OLDEST_PATCHED, KUBERNETES_MAX, KUBERNETES_MIN, UBUNTU, compareMinor } from '../spec/v1/support.js';
 import { DEFAULTS } from '../spec/v1/defaults.js';
 import { type Board, type Memory, type UbuntuRelease } from '../spec/v1/types.js';
 
@@ -144,8 +144,14 @@ function disjointNetworks(data: Obj, report: Report): void {
 function kubernetesVersion(data: Obj, report: Report): void {
   const version = str(obj(data.kubernetes).version) ?? DEFAULTS.kubernetes.version;
   if (!/^1\.[0-9]{2}$/.test(version)) return; // the schema reports the format
+  const path = obj(data.kubernetes).version === undefined ? ['kubernetes'] : ['kubernetes', 'version'];
   if (compareMinor(version, KUBERNETES_MIN) < 0 || compareMinor(version, KUBERNETES_MAX) > 0) {
-    report(msg.kubernetesUnsupported(version, KUBERNETES_MIN, KUBERNETES_MAX), ['kubernetes', 'version']);
+    report(msg.kubernetesUnsupported(version, KUBERNETES_MIN, KUBERNETES_MAX), path);
+    return;
+  }
+  const endOfLife = KUBERNETES_END_OF_LIFE[version];
+  if (endOfLife !== undefined) {
+    report(msg.kubernetesEndOfLife(version, endOfLife, KUBERNETES_OLDEST_PATCHED), path);
   }
 }
 
@@ -155,7 +161,10 @@ function ubuntuRelease(data: Obj, report: Report): void {
   if (!facts) return;
   const releasePath = obj(data.os).ubuntu === undefined ? ['os'] : ['os', 'ubuntu'];
   const version = str(obj(data.kubernetes).version) ?? DEFAULTS.kubernetes.version;
-  if (!facts.cgroupV2 && compareMinor(version, KUBERNETES_FAILS_CGROUP_V1) >= 0) report(msg.cgroupV1Release(version), releasePath);
+  const max = facts.kubernetesMax;
+  if (max !== undefined && /^1\.[0-9]{2}$/.test(version) && compareMinor(version, max.minor) > 0) {
+    report(msg.kubernetesTooNewForRelease(version, release, max.minor, max.why), releasePath);
+  } else if (!facts.cgroupV2 && compareMinor(version, KUBERNETES_FAILS_CGROUP_V1) >= 0) report(msg.cgroupV1Release(version), releasePath);
   else if (facts.pastStandardSupport) report(msg.endOfStandardSupport(release), releasePath);
   if (!facts.bootsPi5) {
     for (const node of nodesOf(data)) if (node.board === 'pi5') report(msg.pi5NeedsNewerUbuntu(release), ['nodes', node.index, 'board']);

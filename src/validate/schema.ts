@@ -30,6 +30,7 @@ const PATTERN_HELP: Record<string, [string, string]> = {
   address: ['IPv4 address', '192.168.1.101'],
   gateway: ['IPv4 address', '192.168.1.1'],
   dns: ['IPv4 address', '192.168.1.1'],
+  ntp: ['NTP server (a host name or an IPv4 address)', '192.168.1.1 or ntp.ubuntu.com'],
   passwordHash: ['crypt(3) password hash (a plain password is never accepted)', 'the output of `mkpasswd -m sha-512`'],
   sshAuthorizedKeys: ['SSH public key', 'ssh-ed25519 AAAAC3Nz... you@desktop'],
   addresses: ['address pool', '192.168.1.210-192.168.1.215'],
@@ -89,6 +90,8 @@ function toDiagnostic(error: ErrorObject, data: unknown): { problem: Problem; pa
       return { problem: msg.tooFewItems(Number(params.limit)), path };
     case 'maxItems':
       return { problem: msg.tooManyItems(Number(params.limit)), path };
+    case 'uniqueItems':
+      return { problem: msg.duplicateItems(Number(params.j), Number(params.i)), path };
     case 'minimum':
     case 'maximum': {
       const s = error.parentSchema as { minimum?: number; maximum?: number };

@@ -35,8 +35,8 @@ EXIT_BAD_CONFIG = 4
 
 ROLE_CONTROL_PLANE = "control-plane"
 ROLE_WORKER = "worker"
-WORKER_PHASES = ("preparing", "waiting-for-master", "joining", "joined", "failed")
-CONTROL_PLANE_PHASES = ("preparing", "initialising", "ready", "failed")
+WORKER_PHASES = ("preparing", "waiting-for-clock", "waiting-for-master", "joining", "joined", "failed")
+CONTROL_PLANE_PHASES = ("preparing", "waiting-for-clock", "initialising", "ready", "failed")
 
 MAX_DETAIL = 512  # characters in a phase report's detail
 

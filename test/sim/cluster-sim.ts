@@ -4,8 +4,9 @@
 // (PI_SEED_ROOT) with test doubles on PATH for apt, kubeadm, kubectl, systemctl and the like.
 // Nothing touches the host's interfaces or routes; every namespace and process is removed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { SERVED_MANIFESTS, servedChecksums } from '../doubles-served.js';
 import { REPO, tempDir, userDataWriteFiles } from '../helpers.js';
 
 export interface SimNode {
@@ -22,6 +23,9 @@ export interface Run {
 }
 
 const DOUBLES = join(REPO, 'test', 'doubles');
+/** The strict Kubernetes schemas as a command, for the kubeadm double (`kubeadm config validate`'s strictness). */
+const K8S_VALIDATOR = join(REPO, 'dist', 'test', 'k8s-schemas', 'check-file.js');
+
 
 function ip(args: string[]): void {
   const result = spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
@@ -43,6 +47,12 @@ export class SimCluster {
   readonly work = tempDir('pi-seed-sim-');
   /** Shared state of the doubles: the "API server" (tokens, joined, nodes, labels) and calls.log. */
   readonly doubles = join(this.work, 'doubles');
+  /** Digests of SERVED_MANIFESTS, in sha256sum's format; used when `pinServedManifests` is on. */
+  readonly servedChecksumsFile = join(this.doubles, 'served.sha256');
+  /** Extra environment for every bootstrap (test overrides such as PI_SEED_CLOCK_WAIT_SECONDS). */
+  readonly extraEnv: NodeJS.ProcessEnv = {};
+  /** false: the bootstraps check the real pinned digests (the stand-in manifests then fail them). */
+  pinServedManifests = true;
   private readonly namespaces: string[] = [];
   private readonly runs: Run[] = [];
 
@@ -61,7 +71,10 @@ export class SimCluster {
 
   /** The bridge, a namespace per node (and a desktop), and each node's freshly flashed root. */
   setup(desktop: SimNode): void {
-    mkdirSync(this.doubles, { recursive: true });
+    mkdirSync(join(this.doubles, 'served'), { recursive: true });
+    mkdirSync(join(this.doubles, 'faults'), { recursive: true });
+    for (const [name, body] of Object.entries(SERVED_MANIFESTS)) writeFileSync(join(this.doubles, 'served', name), body);
+    writeFileSync(this.servedChecksumsFile, servedChecksums());
     const lan = this.ns('lan');
     ip(['netns', 'add', lan]);
     this.namespaces.push(lan);
@@ -93,6 +106,7 @@ export class SimCluster {
       copyFileSync(join(this.outDir, node, file), join(boot, file));
     }
     for (const dir of ['etc/apt/sources.list.d', 'run', 'var/log', 'var/run', 'tmp']) mkdirSync(join(root, dir), { recursive: true });
+    this.setClock(node, true);
     writeFileSync(join(root, 'etc', 'hosts'), '127.0.0.1 localhost\n# a line of the owner\n');
     for (const file of userDataWriteFiles(join(boot, 'user-data'))) {
       const target = join(root, file.path);
@@ -102,9 +116,27 @@ export class SimCluster {
     }
   }
 
+  /** Plays NTP: systemd-timesyncd's flag file, which the timedatectl double reads. */
+  setClock(node: string, synchronised: boolean): void {
+    const flag = join(this.root(node), 'run', 'systemd', 'timesync', 'synchronized');
+    if (synchronised) {
+      mkdirSync(dirname(flag), { recursive: true });
+      writeFileSync(flag, '');
+    } else rmSync(flag, { force: true });
+  }
+
+  /** Makes the next `count` kubeadm calls of a kind fail (see test/doubles/kubeadm). */
+  fault(name: 'init-wait-control-plane' | 'join-kubelet-start' | 'kubelet-not-installable', count = 1): void {
+    writeFileSync(join(this.doubles, 'faults', name), `${count}\n`);
+  }
+
   private env(node: string): NodeJS.ProcessEnv {
     return {
-      PATH: `${DOUBLES}:${process.env.PATH}`,
+      PI_SEED_K8S_VALIDATOR: K8S_VALIDATOR,
+      PI_SEED_CLOCK_POLL_SECONDS: '1',
+      ...(this.pinServedManifests ? { PI_SEED_ADDON_CHECKSUMS: this.servedChecksumsFile } : {}),
+      ...this.extraEnv,
+      PATH: `${DOUBLES}:${dirname(process.execPath)}:${process.env.PATH}`,
       PI_SEED_ROOT: this.root(node),
       PI_SEED_DOUBLES_DIR: this.doubles,
       PI_SEED_NO_CONSOLE: '1',

@@ -3,7 +3,7 @@
 // out/<node>/ with mcopy: the same files, no cmdline.txt merge). Then the Raspberry Pi firmware's
 // part, emulated: read config.txt from the FAT partition, load the kernel and initrd it names and
 // the command line from cmdline.txt.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../helpers.js';
 import { type DiskLayout } from './image.js';
@@ -37,6 +37,26 @@ export function makeCard(route: CardRoute, options: { base: string; layout: Disk
   return `copied ${SEED_FILES.join(', ')} with mcopy`;
 }
 
+/**
+ * A copy of the base card laid out like Ubuntu 26.04's A/B boot: kernel, initrd and cmdline.txt
+ * moved into current/ (with its `state` file), and config.txt starting with the os_prefix block
+ * of canonical/pi-gadget's resolute config.txt. Nothing is left in the root for the firmware.
+ */
+export function makeAbBootBase(base: string, layout: DiskLayout, dest: string): void {
+  run(['cp', '--sparse=always', base, dest], { timeoutMs: 300_000 });
+  const drive = `${dest}@@${layout.fat.offset}`;
+  const config = fatRead(dest, layout, 'config.txt')!.toString('utf8');
+  run(['mmd', '-i', drive, '::/current'], { env: MTOOLS_ENV });
+  for (const name of ['vmlinuz', 'initrd.img', 'cmdline.txt']) run(['mmove', '-i', drive, `::/${name}`, `::/current/${name}`], { env: MTOOLS_ENV });
+  const staging = `${dest}.files`;
+  run(['mkdir', '-p', staging]);
+  writeFileSync(join(staging, 'state'), 'good\n');
+  writeFileSync(join(staging, 'config.txt'), `[all]\nos_prefix=current/\n\n[tryboot]\nos_prefix=new/\n\n${config}`);
+  run(['mcopy', '-o', '-Q', '-i', drive, join(staging, 'state'), '::/current/state'], { env: MTOOLS_ENV });
+  run(['mcopy', '-o', '-Q', '-i', drive, join(staging, 'config.txt'), '::/config.txt'], { env: MTOOLS_ENV });
+  run(['rm', '-rf', staging]);
+}
+
 /** Reads one file from the FAT partition of a raw disk image (null when absent). */
 export function fatRead(image: string, layout: DiskLayout, name: string): Buffer | null {
   const result = runBuffer(['mtype', '-i', `${image}@@${layout.fat.offset}`, `::/${name}`], { env: MTOOLS_ENV });
@@ -52,21 +72,25 @@ export function fatList(image: string, layout: DiskLayout): string[] {
 export interface Firmware {
   kernel: string;
   initrd: string;
-  /** cmdline.txt as found on the card. */
+  /** The command-line file the firmware read (cmdline.txt, or current/cmdline.txt on A/B boot). */
+  cmdlineFile: string;
+  /** Its content as found on the card. */
   cmdlineTxt: string;
   /** The kernel command line for the VM (see vmKernelLine). */
   append: string;
 }
 
 /**
- * What a Pi's firmware does before Linux runs: config.txt's [all] section names the kernel, the
- * initramfs and the command-line file; all three are read from the FAT partition.
+ * What a Pi's firmware does before Linux runs (a normal boot, not tryboot): config.txt's [all]
+ * sections name the kernel, the initramfs, the command-line file and `os_prefix`, which is put in
+ * front of all three (A/B boot on Ubuntu 25.10+: `os_prefix=current/`); they are read from the FAT
+ * partition. Written here independently of pi-seed's own reader (src/emit/boot-config.ts).
  */
 export function loadFirmware(image: string, layout: DiskLayout, outDir: string, extraFlags: string[] = []): Firmware {
   const config = fatRead(image, layout, 'config.txt')?.toString('utf8');
   if (!config) throw new Error('config.txt is missing from system-boot');
   let section = 'all';
-  const settings: Record<string, string> = { kernel: 'kernel8.img', cmdline: 'cmdline.txt' };
+  const settings: Record<string, string> = { kernel: 'kernel8.img', cmdline: 'cmdline.txt', os_prefix: '' };
   for (const raw of config.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
@@ -78,19 +102,22 @@ export function loadFirmware(image: string, layout: DiskLayout, outDir: string, 
     if (section !== 'all') continue;
     const initramfs = /^initramfs\s+(\S+)/.exec(line);
     if (initramfs) settings.initramfs = initramfs[1]!;
-    const kv = /^(kernel|cmdline)=(\S+)$/.exec(line);
+    const kv = /^(kernel|cmdline|os_prefix)=(\S+)$/.exec(line);
     if (kv) settings[kv[1]!] = kv[2]!;
   }
+  const prefix = settings.os_prefix!;
   const get = (name: string, target: string) => {
     run(['mcopy', '-o', '-n', '-i', `${image}@@${layout.fat.offset}`, `::/${name}`, target], { env: MTOOLS_ENV });
     return target;
   };
   if (!settings.initramfs) throw new Error('config.txt names no initramfs');
-  const cmdlineTxt = fatRead(image, layout, settings.cmdline!)?.toString('utf8');
-  if (cmdlineTxt === undefined) throw new Error(`${settings.cmdline} is missing from system-boot`);
+  const cmdlineFile = `${prefix}${settings.cmdline!}`;
+  const cmdlineTxt = fatRead(image, layout, cmdlineFile)?.toString('utf8');
+  if (cmdlineTxt === undefined) throw new Error(`${cmdlineFile} is missing from system-boot`);
   return {
-    kernel: get(settings.kernel!, join(outDir, 'vmlinuz')),
-    initrd: get(settings.initramfs, join(outDir, 'initrd.img')),
+    kernel: get(`${prefix}${settings.kernel!}`, join(outDir, 'vmlinuz')),
+    initrd: get(`${prefix}${settings.initramfs}`, join(outDir, 'initrd.img')),
+    cmdlineFile,
     cmdlineTxt,
     append: vmKernelLine(cmdlineTxt, extraFlags),
   };

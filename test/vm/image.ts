@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVED_MANIFESTS, servedChecksums } from '../doubles-served.js';
 import { REPO } from '../helpers.js';
 import { log, remainingMs, run, runAsync } from './tools.js';
 
@@ -32,6 +33,8 @@ export const PACKAGES = [
   'systemd-sysv', 'udev', 'dbus', 'iproute2', 'cloud-init', 'netplan.io', 'python3', 'openssl', 'curl',
   'locales', 'tzdata', 'sudo', 'openssh-server', 'procps', 'kmod', 'mawk', 'e2fsprogs', 'dosfstools',
   'linux-image-cloud-amd64', 'initramfs-tools',
+  // Ubuntu's NTP client up to 24.04: the bootstrap waits for it to synchronise from the LAN's server.
+  'systemd-timesyncd',
 ];
 
 /** The doubles baked into the image; each gets a /usr/local/bin wrapper of the same name. */
@@ -100,7 +103,7 @@ export function imageKey(): string {
   const recipe = readFileSync(fileURLToPath(import.meta.url));
   const guest = filesUnder(GUEST).flatMap((f) => [f.slice(GUEST.length), readFileSync(f)]);
   const doubles = DOUBLES.flatMap((d) => [d, readFileSync(join(DOUBLES_DIR, d))]);
-  return sha([rootfsKey(), recipe, JSON.stringify(LAYOUT), ...guest, ...doubles]);
+  return sha([rootfsKey(), recipe, JSON.stringify(LAYOUT), ...guest, ...doubles, servedChecksums()]);
 }
 
 /** The Debian root as a tar (mmdebstrap's output), cached: the slow, network-bound layer. */
@@ -152,6 +155,11 @@ function customise(root: string): void {
   }
   for (const unit of readdirSync(join(GUEST, 'units'))) writeFile(join(lib, 'units', unit), readFileSync(join(GUEST, 'units', unit)));
   mkdirSync(join(root, 'var/lib/pi-seed-doubles'), { recursive: true, mode: 0o755 });
+  // The stand-in manifests the curl double serves, and their digests in place of the real pins
+  // (the real bytes cannot be served here; the simulation shows a mismatch is refused).
+  for (const [name, body] of Object.entries(SERVED_MANIFESTS)) writeFile(join(root, 'var/lib/pi-seed-doubles/served', name), body);
+  writeFile(join(lib, 'served.sha256'), servedChecksums());
+  writeFile(join(root, 'etc/systemd/system/pi-seed-bootstrap.service.d/pi-seed-vm-test.conf'), '# pi-seed VM test image: the stand-in manifests\' digests (test/doubles-served.ts).\n[Service]\nEnvironment=PI_SEED_ADDON_CHECKSUMS=/usr/local/lib/pi-seed-doubles/served.sha256\n');
   writeFile(
     join(root, 'etc/pi-seed-test-image'),
     'pi-seed VM test card (test/vm/image.ts): Debian root in the layout of Ubuntu\'s Raspberry Pi images.\n' +

@@ -2,7 +2,9 @@
 // per VM. The namespace's own stack, with an address on the bridge, is the "desktop" on the same
 // LAN (pi-seed status runs there). The example's addresses exist only inside the namespace;
 // nothing touches the host's interfaces or routes.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { run } from './tools.js';
 
 export class VmLan {
@@ -31,6 +33,24 @@ export class VmLan {
     return name;
   }
 
+  private ntp: ChildProcess | undefined;
+
+  /**
+   * An NTP server on the desktop's address, as a LAN's router would be: chronyd from Debian, its
+   * own clock as the reference (`local stratum 8`), `-x` so it never touches the host's clock,
+   * no command port. It runs inside the namespace, so only the VMs can reach it.
+   */
+  serveNtp(dir: string, log: (line: string) => void): void {
+    const address = this.desktopAddress.split('/')[0]!;
+    const conf = join(dir, 'chrony.conf');
+    const subnet = `${address.split('.').slice(0, 3).join('.')}.0/24`;
+    writeFileSync(conf, ['# pi-seed VM suite: the LAN\'s NTP server', `bindaddress ${address}`, 'port 123', 'cmdport 0', 'local stratum 8', `allow ${subnet}`, `pidfile ${join(dir, 'chronyd.pid')}`, `driftfile ${join(dir, 'chrony.drift')}`, ''].join('\n'));
+    this.ntp = spawn('ip', ['netns', 'exec', this.ns, 'chronyd', '-x', '-d', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const lines = (d: Buffer) => String(d).split('\n').filter(Boolean).forEach((l) => log(`chronyd: ${l}`));
+    this.ntp.stdout!.on('data', lines);
+    this.ntp.stderr!.on('data', lines);
+  }
+
   /** The argv prefix that runs a command inside the namespace. */
   exec(argv: string[]): string[] {
     return ['ip', 'netns', 'exec', this.ns, ...argv];
@@ -38,6 +58,7 @@ export class VmLan {
 
   /** Kills whatever still runs in the namespace, then deletes it (taps and bridge go with it). */
   teardown(): void {
+    this.ntp?.kill('SIGKILL');
     if (!this.created) return;
     const pids = spawnSync('ip', ['netns', 'pids', this.ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
     if (pids.length) spawnSync('kill', ['-9', ...pids]);

@@ -29,7 +29,7 @@ async function missingPrerequisites() {
   if (process.getuid?.() !== 0) missing.push('root (network namespaces, taps, mmdebstrap --mode=root)');
   if (!existsSync(SUITE)) missing.push(`${SUITE} (run npm run build first)`);
   const tools = {
-    'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils', 'mkfs.vfat': 'dosfstools', mcopy: 'mtools', mtype: 'mtools', mdir: 'mtools',
+    'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils', 'mkfs.vfat': 'dosfstools', mcopy: 'mtools', mtype: 'mtools', mdir: 'mtools', mmove: 'mtools', chronyd: 'chrony',
     sfdisk: 'fdisk', 'mkfs.ext4': 'e2fsprogs', debugfs: 'e2fsprogs', ip: 'iproute2', timeout: 'coreutils', tar: 'tar', 'dpkg-query': 'dpkg',
   };
   for (const [cmd, pkg] of Object.entries(tools)) if (!has(cmd)) missing.push(`${cmd} (apt-get install ${pkg})`);

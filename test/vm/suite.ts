@@ -13,12 +13,12 @@
 // default qemu64), PI_SEED_VM_MASTER_DELAY (seconds, default 60), PI_SEED_VM_KEEP=1 (keep the
 // work folder), PI_SEED_VM_LOGS (serial logs and report, default .cache/vm/last-run).
 import { createHash, createPublicKey } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { REPO, SEED_CONFIG } from '../helpers.js';
-import { bakeAvailable, fatRead, loadFirmware, makeCard, type CardRoute } from './card.js';
+import { bakeAvailable, fatRead, loadFirmware, makeAbBootBase, makeCard, type CardRoute } from './card.js';
 import { Checks, Timings } from './checks.js';
 import { GuestDisk } from './disk.js';
 import { ensureBaseImage, type BaseImage } from './image.js';
@@ -143,14 +143,21 @@ async function main(): Promise<number> {
   log(`base image ${base.key}: kernel ${base.kernelVersion}, ${base.fromCache.image ? 'from the cache' : `built in ${base.buildSeconds.toFixed(0)} s`}`);
 
   // The example as a user builds it: its own folder, cluster.secrets.yaml created beside it.
+  // One change: the LAN's NTP server is the desktop (chronyd in the namespace, see VmLan.serveNtp),
+  // as for a LAN that blocks public NTP. The bootstrap waits for the guests' clocks to sync from it.
   const config = join(work, 'cluster.yaml');
   const outDir = join(work, 'out');
-  copyFileSync(SEED_CONFIG, config);
+  const seedText = readFileSync(SEED_CONFIG, 'utf8');
+  const ntpServer = DESKTOP.split('/')[0]!;
+  if (!/^  gateway: .*$/m.test(seedText)) throw new Error('the seed example has no network.gateway line to put network.ntp after');
+  writeFileSync(config, seedText.replace(/^(  gateway: .*)$/m, `$1\n  ntp: [${ntpServer}]`));
   await timings.phase('pi-seed build', () => {
     run([process.execPath, CLI, 'build', '--config', config, '--out', outDir]);
   });
 
   const upgradeReboots = workers[workers.length - 1]!.name;
+  // One card laid out like Ubuntu 26.04 (A/B boot: the firmware reads current/cmdline.txt).
+  const abBoot = workers[0]!.name;
   const route: CardRoute = bakeAvailable() ? 'bake' : 'mcopy';
   const cards = new Map<string, { image: string; fw: ReturnType<typeof loadFirmware> }>();
   await timings.phase(`cards (${route === 'bake' ? 'pi-seed bake' : 'mcopy of out/<node>/: pi-seed bake not available'})`, () => {
@@ -158,7 +165,13 @@ async function main(): Promise<number> {
       const dir = join(work, node.name);
       mkdirSync(dir);
       const image = join(dir, 'card.img');
-      const said = makeCard(route, { base: base.disk, layout: base.layout, config, outDir, node: node.name, dest: image });
+      let source = base.disk;
+      if (node.name === abBoot) {
+        source = join(dir, 'ab-base.img');
+        makeAbBootBase(base.disk, base.layout, source);
+      }
+      const said = makeCard(route, { base: source, layout: base.layout, config, outDir, node: node.name, dest: image });
+      if (node.name === abBoot) rmSync(source);
       log(`${node.name}: ${said.split('\n').filter((l) => /wrote|copied/.test(l)).join(' ')}`);
       cards.set(node.name, { image, fw: loadFirmware(image, base.layout, dir, node.name === upgradeReboots ? [UPGRADE_REBOOT_FLAG] : []) });
     }
@@ -172,6 +185,10 @@ async function main(): Promise<number> {
       checks.check(`${node.name}: card's ${file} is out/${node.name}/${file}`, onCard !== null && onCard.equals(readFileSync(join(outDir, node.name, file))));
     }
     const line = card.fw.cmdlineTxt.trim();
+    if (node.name === abBoot) {
+      checks.equal(`${node.name}: the A/B card's firmware reads current/cmdline.txt (os_prefix=current/)`, card.fw.cmdlineFile, 'current/cmdline.txt');
+      checks.check(`${node.name}: bake created no cmdline.txt in the A/B card's root (it would never be read)`, fatRead(card.image, base.layout, 'cmdline.txt') === null);
+    } else checks.equal(`${node.name}: the firmware reads cmdline.txt`, card.fw.cmdlineFile, 'cmdline.txt');
     checks.check(`${node.name}: cmdline.txt keeps root=LABEL=writable and adds cgroup_enable=memory cgroup_memory=1`, /(^| )root=LABEL=writable( |$)/.test(line) && / cgroup_enable=memory cgroup_memory=1( |$)/.test(line), line);
     if (route === 'bake') checks.check(`${node.name}: bake merged cmdline.txt (the card's own console=serial0,115200 ... fixrtc kept)`, line.startsWith('console=serial0,115200 multipath=off dwc_otg.lpm_enable=0 console=tty1 root=LABEL=writable rootfstype=ext4 rootwait fixrtc'), line);
   }
@@ -180,6 +197,7 @@ async function main(): Promise<number> {
   const lan = new VmLan(`pisvm-${RUN_ID}`, DESKTOP);
   cleanups.push(() => lan.teardown());
   lan.setup();
+  lan.serveNtp(work, log);
   const accel = chooseAccel(cards.get(master.name)!.fw.kernel, work);
   const vms = new Map<string, Vm>();
   nodes.forEach((node, i) => {
@@ -256,6 +274,9 @@ async function main(): Promise<number> {
       const starts = rebooted ? 2 : 1;
       checks.check(`${node.name}: bootstrap started ${starts === 1 ? 'once' : 'twice (once per boot)'} and finished once`, count(text, CONSOLE.bootstrapStart) === starts && count(text, CONSOLE.bootstrapDone) === 1, `starts ${count(text, CONSOLE.bootstrapStart)}, finishes ${count(text, CONSOLE.bootstrapDone)}`);
       checks.check(`${node.name}: no failed systemd unit on the console`, !/\[FAILED\]/.test(text), (text.match(/.*\[FAILED\].*/g) ?? []).join('\n'));
+      const synced = text.search(/pi-seed\[[a-z0-9-]+\]: clock synchronised/);
+      const firstApt = text.search(/^pi-seed-double: apt-get /m);
+      checks.check(`${node.name}: the clock was synchronised (NTP from ${ntpServer}) before the first apt-get`, synced !== -1 && firstApt !== -1 && synced < firstApt, `clock line at ${synced}, first apt-get at ${firstApt}`);
       checks.check(`${node.name}: no systemd ordering cycle`, !/ordering cycle/i.test(text), (text.match(/.*ordering cycle.*/gi) ?? []).join('\n'));
     }
     const masterConsole = vm(master.name).serialOf(1);

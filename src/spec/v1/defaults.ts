@@ -17,7 +17,7 @@ export interface ResolvedSpecV1 {
   apiVersion: 'pi-seed/v1';
   cluster: { name: string; domain: string };
   kubernetes: { version: string; podCIDR: string; serviceCIDR: string; cni: 'flannel'; metallb?: { addresses: string } };
-  network: { interface: string; subnet: string; gateway: string; dns: string[]; ipv6: boolean };
+  network: { interface: string; subnet: string; gateway: string; dns: string[]; ipv6: boolean; ntp: string[] };
   os: { ubuntu: UbuntuRelease; timezone: string; locale: string; keyboard: { layout: string; model: string; variant: string } };
   admin: { name: string; sshAuthorizedKeys: string[]; passwordHash?: string; sshPasswordLogin: boolean };
   join: { port: number };
@@ -45,6 +45,7 @@ export function applyDefaults(spec: ClusterSpecV1): ResolvedSpecV1 {
       gateway: spec.network.gateway,
       dns: spec.network.dns ?? [spec.network.gateway],
       ipv6: spec.network.ipv6 ?? DEFAULTS.network.ipv6,
+      ntp: [...(spec.network.ntp ?? [])],
     },
     os: {
       ubuntu: os.ubuntu ?? DEFAULTS.os.ubuntu,

@@ -22,6 +22,7 @@ export interface ClusterSpecV1 {
     gateway: string;
     dns?: string[];
     ipv6?: boolean;
+    ntp?: string[];
   };
   os?: {
     ubuntu?: UbuntuRelease;
