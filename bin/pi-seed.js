@@ -4,8 +4,8 @@
 // functions again on every run (scripts/bundle.mjs, docs/performance.md).
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { createRequire, SourceMap } from 'node:module';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
@@ -24,13 +24,38 @@ try {
 }
 
 // The same wrapper Node puts around a CommonJS module.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source.toString('utf8')}\n})`, { filename: bundle, cachedData });
+const WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+const script = new Script(`${WRAPPER}${source.toString('utf8')}\n})`, { filename: bundle, cachedData });
 if (process.env.PI_SEED_CODE_CACHE_REPORT === '1') {
   // For the tests and for a curious user: was the cache there, and did V8 take it?
   process.stderr.write(`code cache: ${cachedData === undefined ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
 }
 const module = { exports: {} };
 script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+
+/**
+ * An error pi-seed did not expect (a bug: every problem a user can cause is reported by the CLI
+ * itself): one short message, where in pi-seed's TypeScript sources it happened (from the
+ * bundle's source map), and how to report it. No stack trace, no minified code.
+ */
+function reportInternalError(error) {
+  let where = '';
+  try {
+    const frame = /pi-seed\.cjs:(\d+):(\d+)/.exec(String(error?.stack ?? ''));
+    if (frame) {
+      const line = Number(frame[1]) - 1;
+      const column = Number(frame[2]) - 1 - (line === 0 ? WRAPPER.length : 0);
+      const map = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')));
+      const entry = map.findEntry(line, column);
+      if (entry?.originalSource) where = ` (at ${relative(join(dirname(bundle), '..', '..'), join(dirname(bundle), entry.originalSource))}:${entry.originalLine + 1}:${entry.originalColumn + 1})`;
+    }
+  } catch {
+    // Without the map the message still says what happened.
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`pi-seed: internal error: ${message}${where}\nThis is a bug in pi-seed, not a problem with your files. Please report it with this message, the command you ran and the output of \`pi-seed --version\`.\n`);
+  process.exitCode = 70;
+}
 
 module.exports.main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
@@ -39,4 +64,4 @@ module.exports.main(process.argv.slice(2)).then((code) => {
     writeFileSync(`${cacheFile}.tmp`, Buffer.concat([digest, script.createCachedData()]));
     renameSync(`${cacheFile}.tmp`, cacheFile);
   }
-});
+}, reportInternalError);

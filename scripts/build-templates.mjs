@@ -1,7 +1,7 @@
 // Precompiles templates/ into src/render/templates.generated.js: Handlebars templates become
 // template specs run by the small handlebars/runtime (no parser or compiler at run time), and
 // plain files become strings. The output is committed; test/templates.test.ts checks it is
-// current. Usage: node scripts/build-templates.mjs [--check]
+// current. Usage: node scripts/build-templates.mjs [--check [--target FILE]]  (--target: compare another copy, for the tests)
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Handlebars from 'handlebars';
@@ -40,9 +40,11 @@ export function generate() {
 }
 
 const code = generate();
+const targetAt = process.argv.indexOf('--target');
+const checked = targetAt === -1 ? TARGET : process.argv[targetAt + 1];
 if (process.argv.includes('--check')) {
-  if (readFileSync(TARGET, 'utf8') !== code) {
-    console.error('src/render/templates.generated.js is stale: run `npm run build`');
+  if (readFileSync(checked, 'utf8') !== code) {
+    console.error(`${targetAt === -1 ? 'src/render/templates.generated.js' : checked} is stale: run \`npm run build\``);
     process.exit(1);
   }
 } else {

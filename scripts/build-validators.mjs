@@ -1,7 +1,7 @@
 // Compiles schemas/cluster.schema.json into standalone validation code (ajv "standalone"), so
 // the CLI never compiles the schema at run time: compiling costs several times Node's own
 // start-up. The output is committed; test/schema.test.ts fails when it is not current.
-// Usage: node scripts/build-validators.mjs [--check]
+// Usage: node scripts/build-validators.mjs [--check [--target FILE]]  (--target: compare another copy, for the tests)
 import { readFileSync, writeFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
@@ -17,10 +17,12 @@ export function generate() {
 }
 
 const code = generate();
+const targetAt = process.argv.indexOf('--target');
+const checked = targetAt === -1 ? TARGET : process.argv[targetAt + 1];
 if (process.argv.includes('--check')) {
-  const current = readFileSync(TARGET, 'utf8');
+  const current = readFileSync(checked, 'utf8');
   if (current !== code) {
-    console.error('src/validate/cluster-validator.generated.js is stale: run `npm run build`');
+    console.error(`${targetAt === -1 ? 'src/validate/cluster-validator.generated.js' : checked} is stale: run \`npm run build\``);
     process.exit(1);
   }
 } else {

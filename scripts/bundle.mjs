@@ -26,6 +26,9 @@ await build({
   minifySyntax: true,
   minifyWhitespace: true,
   legalComments: 'none',
+  // For bin/pi-seed.js's internal-error message: the TypeScript file and line a bug happened at.
+  sourcemap: true,
+  sourcesContent: false,
   logLevel: 'warning',
   // See the comments in scripts/bundle-shims/: start-up cost only, same behaviour for pi-seed.
   alias: { assert: './scripts/bundle-shims/assert.mjs', 'string-width': './scripts/bundle-shims/string-width.mjs' },

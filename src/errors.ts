@@ -95,6 +95,14 @@ export const msg = {
   passwordLoginWithoutPassword: () =>
     error('password-login-without-password', 'admin.sshPasswordLogin is on but admin.passwordHash is not set', 'add passwordHash (mkpasswd -m sha-512), or turn sshPasswordLogin off and use keys'),
 
+  // --- cluster.secrets.yaml ---
+  secretsUnreadable: (file: string, detail: string) =>
+    error('secrets-unreadable', `cannot read the cluster secrets in ${file} (${detail})`, 'restore cluster.secrets.yaml from your backup; without it the existing cards cannot be re-made (a new file means re-seeding every node)'),
+  secretsDamaged: (file: string, what: string) =>
+    error('secrets-damaged', `${file} is damaged: ${what}`, 'restore cluster.secrets.yaml from your backup (it was truncated or edited); a new one means re-seeding every node: move this one away and run `pi-seed build`'),
+  secretsForeign: (file: string, found: string, expected: string) =>
+    error('secrets-foreign', `${file} has ${found}, not ${expected}: it was not written by this version of pi-seed`, 'use the pi-seed version that wrote it, or restore the file from your backup'),
+
   // --- command line ---
   unknownNode: (name: string, known: string[], suggestion?: string) =>
     error('unknown-node', `no node named ${JSON.stringify(name)} in the cluster${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ''}`, `known nodes: ${known.join(', ')}`),
@@ -127,6 +135,8 @@ export const msg = {
     error('disk-full', `no space left on the disk holding ${path}`, 'free some space or pass -o on another disk; nothing was left behind'),
   fileTooLarge: (path: string) =>
     error('file-too-large-for-disk', `${path} is larger than this file system or your file-size limit allows (EFBIG)`, 'write it to a disk formatted with ext4, NTFS, APFS or exFAT (FAT32 caps files at 4 GiB), or raise `ulimit -f`'),
+  imageExists: (path: string) =>
+    error('image-exists', `${path} already exists`, 'pass --force to replace it (it may be a card image you still need), or choose another -o'),
   outputIsInput: (path: string) => error('output-is-input', `the output ${path} is the input image`, 'bake into a new file with -o; the downloaded image stays untouched for the next node'),
   unsafeImagePath: (path: string) => error('unsafe-image-path', `${path} contains "@@", which mtools reads as an offset`, 'pick an output path without "@@"'),
   compressedOutput: (path: string) =>

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UBUNTU } from '../src/spec/v1/support.js';
-import { REPO, builtSeedWorkspace, requireTool, runCli, tempDir } from './helpers.js';
+import { REPO, builtSeedWorkspace, testWithTools, runCli, tempDir } from './helpers.js';
 
 // fsck.fat, mkfs.vfat and sfdisk live in /usr/sbin, which is not on an ordinary user's PATH.
 process.env.PATH = `${process.env.PATH ?? ''}:/usr/sbin:/sbin`;
@@ -22,9 +22,9 @@ const BOOT_SIZE = 64 * MiB; // FAT32 needs 65525 clusters: 64 MiB of 512-byte cl
 const WRITABLE_START = BOOT_START + BOOT_SIZE;
 const SEED_FILES = ['user-data', 'network-config', 'meta-data', 'pi-seed-node.key', 'cmdline.txt'];
 
-const TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'mtype', 'xz', 'fsck.fat'];
-let toolsChecked: boolean | undefined;
-const haveTools = (): boolean => (toolsChecked ??= TOOLS.every((tool) => requireTool(tool, 'pi-seed bake tests build and check card images')));
+const TOOLS = ['sfdisk', 'mkfs.vfat', 'mkfs.ext4', 'mcopy', 'mtype', 'mmd', 'mdel', 'xz', 'fsck.fat'];
+/** A bake test: it builds and checks card images with these tools, so it is skipped (or fails in CI) without them. */
+const bakeTest = (name: string, fn: () => unknown) => testWithTools(name, TOOLS, fn);
 
 function run(command: string, args: string[], input?: string): Buffer {
   const result = spawnSync(command, args, { input, env: MTOOLS_ENV, maxBuffer: 256 * MiB });
@@ -108,6 +108,7 @@ const fatFile = (image: string, name: string): Buffer => run('mtype', ['-i', `${
 /** Everything the issue asks of a baked image, for one node. */
 function assertBaked(output: string, card: Card, node: string, f: Fixtures): void {
   const stat = statSync(output);
+  assert.is(stat.mode & 0o777, 0o600, 'the image holds the node\'s key: owner only');
   assert.is(stat.size, IMAGE_SIZE, 'same size as the input image');
   assert.ok(stat.blocks * 512 < IMAGE_SIZE / 8, `sparse: ${stat.blocks * 512} bytes allocated for ${IMAGE_SIZE}`);
   for (const name of SEED_FILES) assert.ok(fatFile(output, name).equals(readFileSync(join(f.out, node, name))), `${name} in the image differs from out/${node}/${name}`);
@@ -136,25 +137,61 @@ async function bakeAndCheck(image: (f: Fixtures) => string, card: (f: Fixtures) 
   return result.stderr;
 }
 
-test('an MBR .img: the seed goes into system-boot and nothing else changes', async () => {
-  if (!haveTools()) return;
+bakeTest('an MBR .img: the seed goes into system-boot and nothing else changes', async () => {
   const report = await bakeAndCheck((f) => f.mbr.image, (f) => f.mbr, 'mas01');
   assert.match(report, /system-boot is partition 1 \(MBR, 64 MiB at 1 MiB\)/);
   assert.match(report, /cmdline\.txt merged \(\+cgroup_enable=memory \+cgroup_memory=1\); fsck\.fat -n: clean/);
 });
 
-test('an .img.xz, decompressed as a stream, gives the same checks', async () => {
-  if (!haveTools()) return;
+bakeTest('an existing output image is not replaced without --force', async () => {
+  const f = await setUp();
+  const output = join(f.dir, 'existing.img');
+  writeFileSync(output, 'an image the user still needs');
+  const refused = await runCli(['bake', '--config', f.config, '--image', f.mbr.image, '--node', 'mas01', '-o', output]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /error\[image-exists\]: .*existing\.img already exists\n  = hint: pass --force/);
+  assert.is(readFileSync(output, 'utf8'), 'an image the user still needs');
+  const forced = await runCli(['bake', '--config', f.config, '--image', f.mbr.image, '--node', 'mas01', '-o', output, '--force']);
+  assert.is(forced.code, 0, forced.stderr);
+  assertBaked(output, f.mbr, 'mas01', f);
+  rmSync(output);
+});
+
+bakeTest('a 26.04 (A/B boot) image: the flags go into current/cmdline.txt, new/ when it exists; no root cmdline.txt', async () => {
+  const f = await setUp();
+  const dir = join(f.dir, 'resolute');
+  mkdirSync(dir, { recursive: true });
+  const card = makeCard(dir, 'ubuntu-26.04.img', 'mbr', 'system-boot', { 'config.txt': Buffer.from('[all]\nos_prefix=current/\n\n[tryboot]\nos_prefix=new/\n\n[all]\nkernel=vmlinuz\ncmdline=cmdline.txt\ninitramfs initrd.img followkernel\n') });
+  const drive = `${card.image}@@${BOOT_START}`;
+  run('mdel', ['-i', drive, '::/cmdline.txt']);
+  const line = Buffer.from(`${UBUNTU['26.04'].defaultCmdline}\n`);
+  const files = join(dir, 'files');
+  mkdirSync(files);
+  writeFileSync(join(files, 'cmdline.txt'), line);
+  for (const folder of ['current', 'new']) {
+    run('mmd', ['-i', drive, `::/${folder}`]);
+    run('mcopy', ['-i', drive, join(files, 'cmdline.txt'), `::/${folder}/cmdline.txt`]);
+  }
+  const output = join(dir, 'mas01.img');
+  const result = await runCli(['bake', '--config', f.config, '--image', card.image, '--node', 'mas01', '-o', output]);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, /current\/cmdline\.txt merged \(\+cgroup_enable=memory \+cgroup_memory=1\), new\/cmdline\.txt merged/);
+  for (const folder of ['current', 'new']) assert.is(fatFile(output, `${folder}/cmdline.txt`).toString(), `${UBUNTU['26.04'].defaultCmdline} cgroup_enable=memory cgroup_memory=1\n`, folder);
+  assert.is(spawnSync('mtype', ['-i', `${output}@@${BOOT_START}`, '::/cmdline.txt'], { env: MTOOLS_ENV }).status, 1, 'no cmdline.txt in the root');
+  const fsck = spawnSync('sh', ['-c', `dd if=${output} bs=1M skip=1 count=64 status=none of=${output}.fat && fsck.fat -n ${output}.fat`], { encoding: 'utf8' });
+  assert.is(fsck.status, 0, fsck.stdout + fsck.stderr);
+  rmSync(dir, { recursive: true });
+});
+
+bakeTest('an .img.xz, decompressed as a stream, gives the same checks', async () => {
   await bakeAndCheck((f) => f.xz, (f) => f.mbr, 'work01');
 });
 
-test('a GPT image: system-boot found there too', async () => {
-  if (!haveTools()) return;
+bakeTest('a GPT image: system-boot found there too', async () => {
   assert.match(await bakeAndCheck((f) => f.gpt.image, (f) => f.gpt, 'work02'), /partition 1 \(GPT, 64 MiB at 1 MiB\)/);
 });
 
-test('--all: one image per node from one decompression; -o is a pattern or a folder', async () => {
-  if (!haveTools()) return;
+bakeTest('--all: one image per node from one decompression; -o is a pattern or a folder', async () => {
   const f = await setUp();
   const result = await runCli(['bake', '--config', f.config, '--image', f.xz, '--all', '-o', join(f.dir, 'all', 'pi-{node}.img')]);
   assert.is(result.code, 0, result.stderr);
@@ -165,8 +202,7 @@ test('--all: one image per node from one decompression; -o is a pattern or a fol
   assert.is((await runCli(['bake', '--config', f.config, '--image', f.xz])).code, 2, 'neither --node nor --all');
 });
 
-test('baking the same image twice gives an image with the same files (the input stays untouched)', async () => {
-  if (!haveTools()) return;
+bakeTest('baking the same image twice gives an image with the same files (the input stays untouched)', async () => {
   const f = await setUp();
   const before = sha256(f.mbr.image, 0, IMAGE_SIZE);
   const output = join(f.dir, 'twice.img');
@@ -177,8 +213,7 @@ test('baking the same image twice gives an image with the same files (the input 
   assert.match(same.stderr, /error\[output-is-input\]/);
 });
 
-test('a truncated .xz, no system-boot, no disk image, a full boot partition, no image: a clear error and no file left', async () => {
-  if (!haveTools()) return;
+bakeTest('a truncated .xz, no system-boot, no disk image, a full boot partition, no image: a clear error and no file left', async () => {
   const f = await setUp();
   const dir = join(f.dir, 'errors');
   mkdirSync(dir);
@@ -210,8 +245,7 @@ function shippedCli(script: string, args: string[], env: NodeJS.ProcessEnv = pro
   return spawnSync('/bin/sh', ['-c', script, process.execPath, join(REPO, 'bin', 'pi-seed.js'), ...args], { encoding: 'utf8', env });
 }
 
-test('a file-size limit or a full disk (EFBIG, ENOSPC) stops the bake cleanly with no partial output', async () => {
-  if (!haveTools()) return;
+bakeTest('a file-size limit or a full disk (EFBIG, ENOSPC) stops the bake cleanly with no partial output', async () => {
   const f = await setUp();
   const dir = join(f.dir, 'limited');
   mkdirSync(dir);
@@ -224,8 +258,7 @@ test('a file-size limit or a full disk (EFBIG, ENOSPC) stops the bake cleanly wi
   }
 });
 
-test('a signal mid-way (Ctrl-C, SIGTERM) removes the temporary file; the process dies of that signal', async () => {
-  if (!haveTools()) return;
+bakeTest('a signal mid-way (Ctrl-C, SIGTERM) removes the temporary file; the process dies of that signal', async () => {
   const f = await setUp();
   const dir = join(f.dir, 'signal');
   mkdirSync(dir);
@@ -245,8 +278,7 @@ test('a signal mid-way (Ctrl-C, SIGTERM) removes the temporary file; the process
   assert.equal(readdirSync(dir), ['slow.img']);
 });
 
-test('without mtools: a clear error with the install hint', async () => {
-  if (!haveTools()) return;
+bakeTest('without mtools: a clear error with the install hint', async () => {
   const f = await setUp();
   const empty = tempDir('pi-seed-nopath-');
   const result = shippedCli('exec "$0" "$@"', ['bake', '--config', f.config, '--image', f.mbr.image, '--node', 'mas01', '-o', join(empty, 'x.img')], { ...process.env, PATH: empty });

@@ -5,13 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, copyFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { REPO, SHARED, requireTool, runCli, tempDir, userDataWriteFiles } from './helpers.js';
+import { REPO, cloudInitSchemaFile, cloudInitValidator, missingSchema, runCli, tempDir, testNeeding, testWithTools, userDataWriteFiles } from './helpers.js';
 
-const require = createRequire(import.meta.url);
-const SCHEMAS = join(SHARED, 'cloud-init-schemas');
 
 /** Builds every example into a temp folder: [example name, node, folder of that node's files]. */
 async function buildExamples(): Promise<Array<{ example: string; node: string; dir: string }>> {
@@ -35,19 +32,12 @@ async function buildExamples(): Promise<Array<{ example: string; node: string; d
 
 const built = await buildExamples();
 
-function ajvFor(schemaFile: string, draft04: boolean) {
-  const schema = JSON.parse(readFileSync(join(SCHEMAS, schemaFile), 'utf8'));
-  const AjvClass = draft04 ? require('ajv-draft-04') : require('ajv').default;
-  const ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false });
-  // A subschema marked deprecated that applies to our data means we used a deprecated key:
-  // cloud-init would warn on the Pi, so it fails here.
-  ajv.removeKeyword('deprecated');
-  ajv.addKeyword({ keyword: 'deprecated', errors: false, validate: (deprecated: boolean) => !deprecated });
-  return ajv.compile(schema);
-}
+const CLOUD_CONFIG = 'schema-cloud-config-v1.json';
+const NETWORK_CONFIG = 'schema-network-config-v2.json';
 
-test('user-data passes the newest cloud-config schema (draft-04, strict top level, nothing deprecated)', () => {
-  const validate = ajvFor('schema-cloud-config-v1.json', true);
+testNeeding('user-data passes the newest cloud-config schema (draft-04, strict top level, nothing deprecated)', missingSchema(CLOUD_CONFIG), () => {
+  const validate = cloudInitValidator(CLOUD_CONFIG);
+  console.log(`  (cloud-config schema from ${cloudInitSchemaFile(CLOUD_CONFIG)!.source})`);
   assert.ok(built.length >= 3);
   for (const { example, node, dir } of built) {
     const text = readFileSync(join(dir, 'user-data'), 'utf8');
@@ -57,22 +47,21 @@ test('user-data passes the newest cloud-config schema (draft-04, strict top leve
   }
 });
 
-test('a key the schema does not know is refused by the same check (the check can fail)', () => {
-  const validate = ajvFor('schema-cloud-config-v1.json', true);
+testNeeding('a key the schema does not know is refused by the same check (the check can fail)', missingSchema(CLOUD_CONFIG), () => {
+  const validate = cloudInitValidator(CLOUD_CONFIG);
   assert.not.ok(validate({ hostname: 'x', not_a_cloud_init_key: true }));
   assert.not.ok(validate({ users: [{ name: 'x', 'lock-passwd': true }] }), 'deprecated keys fail');
 });
 
-test('network-config passes the newest network-config v2 schema', () => {
-  const validate = ajvFor('schema-network-config-v2.json', false);
+testNeeding('network-config passes the newest network-config v2 schema', missingSchema(NETWORK_CONFIG), () => {
+  const validate = cloudInitValidator(NETWORK_CONFIG);
   for (const { example, node, dir } of built) {
     const ok = validate(yaml.load(readFileSync(join(dir, 'network-config'), 'utf8')));
     assert.ok(ok, `${example}/${node}: ${JSON.stringify(validate.errors, null, 1)}`);
   }
 });
 
-test("Debian's cloud-init accepts every user-data (cloud-init schema --config-file)", () => {
-  if (!requireTool('cloud-init', 'cloud-init schema validation')) return;
+testWithTools("Debian's cloud-init accepts every user-data (cloud-init schema --config-file)", ['cloud-init'], () => {
   for (const { example, node, dir } of built) {
     const result = spawnSync('cloud-init', ['schema', '--config-file', join(dir, 'user-data')], { encoding: 'utf8' });
     assert.is(result.status, 0, `${example}/${node}: ${result.stdout}${result.stderr}`);
@@ -81,8 +70,7 @@ test("Debian's cloud-init accepts every user-data (cloud-init schema --config-fi
   }
 });
 
-test('netplan renders each network-config to the networkd settings we asked for', () => {
-  if (!requireTool('netplan', 'netplan generate')) return;
+testWithTools('netplan renders each network-config to the networkd settings we asked for', ['netplan'], () => {
   for (const { example, node, dir } of built) {
     const root = tempDir('pi-seed-netplan-');
     mkdirSync(join(root, 'etc', 'netplan'), { recursive: true });
@@ -105,8 +93,7 @@ test('netplan renders each network-config to the networkd settings we asked for'
   }
 });
 
-test('cloud-init converts each network-config (devel net-convert)', () => {
-  if (!requireTool('cloud-init', 'cloud-init devel net-convert')) return;
+testWithTools('cloud-init converts each network-config (devel net-convert)', ['cloud-init'], () => {
   for (const { example, node, dir } of built) {
     const outDir = tempDir('pi-seed-netconv-');
     const result = spawnSync('cloud-init', ['devel', 'net-convert', '--network-data', join(dir, 'network-config'), '--kind', 'yaml', '--output-kind', 'netplan', '--distro', 'ubuntu', '--directory', outDir], { encoding: 'utf8' });
@@ -132,8 +119,7 @@ export function shellScripts(userData: string): Array<{ name: string; text: stri
   return scripts;
 }
 
-test('every shell script in the outputs passes shellcheck with no findings', () => {
-  if (!requireTool('shellcheck', 'shellcheck of generated scripts')) return;
+testWithTools('every shell script in the outputs passes shellcheck with no findings', ['shellcheck'], () => {
   let count = 0;
   for (const { example, node, dir } of built) {
     for (const script of shellScripts(readFileSync(join(dir, 'user-data'), 'utf8'))) {
@@ -145,8 +131,7 @@ test('every shell script in the outputs passes shellcheck with no findings', () 
   assert.ok(count >= built.length * 3, 'found the scripts');
 });
 
-test('every Python file in the outputs compiles (python3 -m py_compile)', () => {
-  if (!requireTool('python3', 'py_compile of generated Python')) return;
+testWithTools('every Python file in the outputs compiles (python3 -m py_compile)', ['python3'], () => {
   for (const { example, node, dir } of built) {
     const pythonFiles = userDataWriteFiles(join(dir, 'user-data')).filter((f) => f.path.endsWith('.py'));
     assert.ok(pythonFiles.length > 0);

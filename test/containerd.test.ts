@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../src/paths.js';
-import { REPO, requireTool, tempDir } from './helpers.js';
+import { REPO, testWithTools, tempDir } from './helpers.js';
 
 const SCRIPT = join(packageRoot(), 'templates', 'containerd-systemd-cgroup.sh');
 
@@ -25,8 +25,7 @@ function runcOptions(path: string, version: 2 | 3): Record<string, unknown> {
   return JSON.parse(result.stdout);
 }
 
-test("containerd 1.x (config version 2): Debian's real default, checked by containerd config dump", () => {
-  if (!requireTool('containerd', 'the containerd configuration step on a real default config')) return;
+testWithTools("containerd 1.x (config version 2): Debian's real default, checked by containerd config dump", ['containerd'], () => {
   const dir = tempDir();
   const config = join(dir, 'config.toml');
   const defaults = spawnSync('containerd', ['config', 'default'], { encoding: 'utf8' });
@@ -47,8 +46,7 @@ test("containerd 1.x (config version 2): Debian's real default, checked by conta
   assert.equal(before.filter((line, i) => line !== after[i]).map((l) => l.trim()), ['SystemdCgroup = false']);
 });
 
-test('containerd 2.x (config version 3): SystemdCgroup is inserted into the runc options table', () => {
-  if (!requireTool('python3', 'TOML parsing with tomllib')) return;
+testWithTools('containerd 2.x (config version 3): SystemdCgroup is inserted into the runc options table', ['python3'], () => {
   const config = join(tempDir(), 'config.toml');
   copyFileSync(join(REPO, 'test', 'fixtures', 'containerd-2.x-default.toml'), config);
   assert.not.match(readFileSync(config, 'utf8'), /SystemdCgroup/);
@@ -59,8 +57,7 @@ test('containerd 2.x (config version 3): SystemdCgroup is inserted into the runc
   assert.is(readFileSync(config, 'utf8').match(/SystemdCgroup/g)!.length, 1);
 });
 
-test('containerd 2.x without a runc options table: the table is added', () => {
-  if (!requireTool('python3', 'TOML parsing with tomllib')) return;
+testWithTools('containerd 2.x without a runc options table: the table is added', ['python3'], () => {
   const config = join(tempDir(), 'config.toml');
   const text = readFileSync(join(REPO, 'test', 'fixtures', 'containerd-2.x-default.toml'), 'utf8');
   writeFileSync(config, text.replace(/\n\s*\[plugins\.'io\.containerd\.cri\.v1\.runtime'\.containerd\.runtimes\.runc\.options\][^[]*/, '\n'));

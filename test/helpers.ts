@@ -1,9 +1,11 @@
 // Shared test helpers: paths, temporary folders, running the CLI in-process, required tools.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import yaml from 'js-yaml';
+import { test } from 'uvu';
 import { main } from '../src/cli.js';
 
 export const REPO = process.cwd();
@@ -45,15 +47,64 @@ export function hasCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).status === 0;
 }
 
+/** The tools of `tools` that are not on PATH. */
+export function missingTools(tools: readonly string[]): string[] {
+  return tools.filter((tool) => !hasCommand(tool));
+}
+
+/** Prints why a check is skipped, loudly, so nobody mistakes it for a pass. */
+function announceSkip(name: string, why: string): void {
+  console.warn(`\n!!! SKIPPED: ${name}: ${why}\n`);
+}
+
 /**
- * A conformance check needs an external tool. In CI (CI=true) a missing tool is a failure;
- * elsewhere the check is skipped with a loud message so nobody mistakes it for a pass.
+ * A check that needs something this machine may lack (`missing` says what, empty when all is
+ * there). Outside CI it is registered as skipped, which uvu counts and the summary line prints
+ * (`N skipped`), never as passed. Under CI=true the check runs and fails with the reason, so CI
+ * cannot go green without it.
  */
-export function requireTool(name: string, why: string): boolean {
-  if (hasCommand(name)) return true;
-  if (process.env.CI === 'true') throw new Error(`${name} is required in CI (${why}) but is not installed; .ci/run must install it`);
-  console.warn(`\n!!! SKIPPED: ${why}: \`${name}\` is not installed (apt-get install it to run this check)\n`);
-  return false;
+export function testNeeding(name: string, missing: string | null, fn: () => unknown): void {
+  if (missing === null) {
+    test(name, fn as () => void);
+  } else if (process.env.CI === 'true') {
+    test(name, () => {
+      throw new Error(`${missing}: required in CI (.ci/run must install it)`);
+    });
+  } else {
+    announceSkip(name, missing);
+    test.skip(name, fn as () => void);
+  }
+}
+
+/** testNeeding for external commands: skipped (or failing in CI) unless every tool is installed. */
+export function testWithTools(name: string, tools: readonly string[], fn: () => unknown): void {
+  const missing = missingTools(tools);
+  testNeeding(name, missing.length === 0 ? null : `${missing.join(', ')} not installed (apt-get install it to run this check)`, fn);
+}
+
+/**
+ * The folder holding the newest cloud-init JSON schemas this machine has, and what it is:
+ * $PI_SEED_CLOUD_INIT_SCHEMAS, else ../shared/cloud-init-schemas beside the clone (the newest
+ * upstream schemas, when present), else the schemas of the installed Debian cloud-init package.
+ * null when there is none. A file missing from the chosen folder is looked up in the next one.
+ */
+export function cloudInitSchemaFile(file: string): { path: string; source: string } | null {
+  const candidates: Array<[string | undefined, string]> = [
+    [process.env.PI_SEED_CLOUD_INIT_SCHEMAS, '$PI_SEED_CLOUD_INIT_SCHEMAS'],
+    [join(SHARED, 'cloud-init-schemas'), '../shared/cloud-init-schemas'],
+    ['/usr/lib/python3/dist-packages/cloudinit/config/schemas', "the installed cloud-init package's schemas"],
+  ];
+  for (const [dir, source] of candidates) {
+    if (dir && existsSync(join(dir, file))) return { path: join(dir, file), source };
+  }
+  return null;
+}
+
+/** Why a cloud-init schema file cannot be had, or null when it can. */
+export function missingSchema(file: string): string | null {
+  return cloudInitSchemaFile(file)
+    ? null
+    : `cloud-init's ${file} was found nowhere (set PI_SEED_CLOUD_INIT_SCHEMAS to a folder holding it, put ../shared/cloud-init-schemas beside the clone, or apt-get install cloud-init)`;
 }
 
 /** A base config (the seed example) with edits applied by a function, as YAML text. */
@@ -90,4 +141,22 @@ export interface WriteFileEntry {
 /** The write_files entries of the user-data at `path`, in order. */
 export function userDataWriteFiles(path: string): WriteFileEntry[] {
   return (yaml.load(readFileSync(path, 'utf8')) as { write_files: WriteFileEntry[] }).write_files;
+}
+
+const requireCjs = createRequire(import.meta.url);
+
+/**
+ * An ajv validator for one of cloud-init's JSON schemas (see cloudInitSchemaFile; call only when
+ * missingSchema(file) is null). A subschema marked deprecated that applies to the data fails it:
+ * cloud-init would warn on the Pi. cloud-config's schema is draft-04, network-config's draft-07.
+ */
+export function cloudInitValidator(file: string): ((data: unknown) => boolean) & { errors?: unknown } {
+  const found = cloudInitSchemaFile(file);
+  if (!found) throw new Error(missingSchema(file)!);
+  const schema = JSON.parse(readFileSync(found.path, 'utf8')) as { $schema?: string };
+  const AjvClass = /draft-04/.test(schema.$schema ?? '') ? requireCjs('ajv-draft-04') : requireCjs('ajv').default;
+  const ajv = new AjvClass({ allErrors: true, strict: false, validateFormats: false });
+  ajv.removeKeyword('deprecated');
+  ajv.addKeyword({ keyword: 'deprecated', errors: false, validate: (deprecated: boolean) => !deprecated });
+  return ajv.compile(schema);
 }

@@ -77,6 +77,7 @@ const CASES: Case[] = [
   { name: 'end-of-life Kubernetes minor warns with its date', edit: [['version: "1.37"', 'version: "1.34"']], code: 'kubernetes-end-of-life', path: '$.kubernetes.version', severity: 'warning', message: /1\.34 reached its end of life on 2026-10-27/ },
   { name: 'NTP server not a host name', edit: [['  gateway: 192.168.1.1', '  gateway: 192.168.1.1\n  ntp: ["ntp server"]']], code: 'bad-format', path: '$.network.ntp[0]', message: /NTP server/ },
   { name: 'NTP server listed twice', edit: [['  gateway: 192.168.1.1', '  gateway: 192.168.1.1\n  ntp: [192.168.1.1, 192.168.1.1]']], code: 'duplicate-items', path: '$.network.ntp' },
+  { name: 'admin name not a Linux user name (its help says so, not RFC 1123)', edit: [['admin:\n', 'admin:\n  name: Pi.User\n']], code: 'bad-format', path: '$.admin.name', message: /Linux user name/ },
   { name: 'Pi 5 on 22.04', edit: [['network:', 'os:\n  ubuntu: "22.04"\nnetwork:'], ['    board: pi4\n    memory: 4GB', '    board: pi5\n    memory: 4GB']], code: 'pi5-needs-newer-ubuntu', path: '$.nodes[1].board' },
   { name: '1 GB control plane', edit: [['    board: pi4\n    memory: 8GB', '    board: pi3b']], code: 'control-plane-too-small', path: '$.nodes[0].board', message: /2 GB/ },
   { name: '1 GB worker warns', edit: [['    board: pi4\n    memory: 4GB', '    board: pi4\n    memory: 1GB']], code: 'small-worker', path: '$.nodes[1].memory', severity: 'warning' },

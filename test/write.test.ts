@@ -98,6 +98,20 @@ test('refuses a folder that is not a boot partition unless --force; a card witho
   assert.match(missing.stderr, /error\[not-a-folder\]/);
 });
 
+test('a wrong --to is refused before cluster.secrets.yaml is created', async () => {
+  const { dir } = await workspace();
+  const fresh = join(dir, 'fresh');
+  mkdirSync(fresh);
+  copyFileSync(join(dir, 'cluster.yaml'), join(fresh, 'cluster.yaml'));
+  for (const to of [join(dir, 'nowhere'), join(dir, 'not-a-card')]) {
+    mkdirSync(join(dir, 'not-a-card'), { recursive: true });
+    const refused = await write(join(fresh, 'cluster.yaml'), to);
+    assert.is(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /error\[not-a-(folder|boot-partition)\]/);
+    assert.not.ok(existsSync(join(fresh, 'cluster.secrets.yaml')), `a refused write to ${to} created the secrets file`);
+  }
+});
+
 test('keeps a customised cmdline.txt and adds only the missing flags', async () => {
   const { config, card } = await workspace();
   writeFileSync(join(card, 'cmdline.txt'), 'console=tty1 root=PARTUUID=abcd-02 rootwait cgroup_memory=1 usb-storage.quirks=152d:0578:u\n');

@@ -12,6 +12,8 @@ export interface BakeOptions {
   /** Empty means every node (--all). */
   nodes: string[];
   output?: string;
+  /** Replace existing output images. */
+  force: boolean;
   strict: boolean;
 }
 
@@ -37,7 +39,7 @@ export function runBake(options: BakeOptions, io: Io): Promise<number> {
     const outputs = outputPaths(options.output, seeds.nodes.map((n) => n.name));
     for (const output of outputs) mkdirSync(dirname(output), { recursive: true });
     const targets = seeds.nodes.map((node, i) => ({ card: nodeCard(seeds.plan, seeds.secrets, node), output: outputs[i]! }));
-    const results = await bakeImages(options.image, targets, (line) => io.err(`${line}\n`));
+    const results = await bakeImages(options.image, targets, (line) => io.err(`${line}\n`), options.force);
     for (const result of results) io.err(describeResult(result));
     return EXIT_OK;
   });

@@ -4,7 +4,7 @@ import { EXIT_INVALID, EXIT_OK, type Io, reportDiagnostics } from '../cli-io.js'
 import { hasErrors } from '../diagnostics.js';
 import { formatStatusTable, requestStatus } from '../join/status-client.js';
 import { loadCluster } from '../pipeline.js';
-import { loadOrCreateSecrets, SecretsError } from '../secrets/cluster-secrets.js';
+import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
 
 export interface StatusOptions {
   config: string;
@@ -20,16 +20,7 @@ export async function runStatus(options: StatusOptions, io: Io): Promise<number>
   reportDiagnostics(io, loaded.diagnostics.filter((d) => d.severity === 'error'), loaded.source?.text);
   if (!loaded.plan || hasErrors(loaded.diagnostics)) return EXIT_INVALID;
   const plan = loaded.plan;
-  let secrets;
-  try {
-    secrets = loadOrCreateSecrets(options.config, () => Buffer.alloc(0), false);
-  } catch (err) {
-    if (err instanceof SecretsError) {
-      io.err(`error: ${err.message}\n`);
-      return EXIT_INVALID;
-    }
-    throw err;
-  }
+  const secrets = loadOrCreateSecrets(options.config, () => Buffer.alloc(0), false);
   if (!secrets) {
     io.err(`error: no cluster.secrets.yaml beside ${options.config}\n  = hint: status authenticates with the key \`pi-seed build\` created; run it from the folder you built in\n`);
     return EXIT_INVALID;

@@ -1,7 +1,7 @@
 // pi-seed write: one node's seed files onto a mounted boot partition, safely (docs/card-and-image.md).
 import { EXIT_INVALID, EXIT_OK, type Io } from '../cli-io.js';
 import { applyCardWrite, checkBootPartition, describeCardWrite, planCardWrite } from '../emit/card.js';
-import { nodeCard, loadSeeds } from '../emit/card-files.js';
+import { cmdlineTarget, loadSeeds, nodeCard } from '../emit/card-files.js';
 import { reportingProblems } from '../emit/problem-error.js';
 
 export interface WriteOptions {
@@ -15,10 +15,19 @@ export interface WriteOptions {
 
 export function runWrite(options: WriteOptions, io: Io): Promise<number> {
   return reportingProblems(io, () => {
-    const seeds = loadSeeds({ config: options.config, strict: options.strict, nodes: [options.node], createSecrets: !options.dryRun }, io);
+    const seeds = loadSeeds(
+      {
+        config: options.config,
+        strict: options.strict,
+        nodes: [options.node],
+        createSecrets: !options.dryRun,
+        // The card first: a wrong --to must not leave a new cluster.secrets.yaml behind.
+        checkDestination: (plan, nodes) => checkBootPartition(options.to, options.force, cmdlineTarget(plan, nodes[0]!)),
+      },
+      io,
+    );
     if (!seeds) return EXIT_INVALID;
     const card = nodeCard(seeds.plan, seeds.secrets, seeds.nodes[0]!);
-    checkBootPartition(options.to, options.force, card);
     const steps = planCardWrite(options.to, card);
     const changes = steps.filter((s) => s.action !== 'unchanged').length;
     if (options.dryRun) {

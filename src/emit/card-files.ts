@@ -41,6 +41,11 @@ export function inWriteOrder<T extends { name: string }>(files: readonly T[]): T
   return [...files].sort((a, b) => rank(a.name) - rank(b.name) || (a.name < b.name ? -1 : 1));
 }
 
+/** Where a node's command line goes and what it holds: all a card check needs, no secret. */
+export function cmdlineTarget(plan: ClusterPlan, node: PlannedNode): CmdlineTarget {
+  return { board: node.board, cmdlineFlags: piSeedCmdlineFlags(plan), cmdline: `${plan.os.cmdline.join(' ')}\n`, cmdlineFile: plan.os.cmdlineFile };
+}
+
 export function nodeCard(plan: ClusterPlan, secrets: ClusterSecrets, node: PlannedNode): NodeCard {
   const prefix = `${node.name}/`;
   const byName = new Map<string, CardFile>();
@@ -68,6 +73,11 @@ export interface SeedSelection {
   nodes: readonly string[];
   /** false: never create cluster.secrets.yaml (a dry run); a throwaway key stands in. */
   createSecrets: boolean;
+  /**
+   * Checks the destination (a card's folder, say) once the cluster is valid and before
+   * cluster.secrets.yaml is read or created, so a wrong destination never leaves a new secrets file.
+   */
+  checkDestination?: (plan: ClusterPlan, nodes: readonly PlannedNode[]) => void;
 }
 
 export interface LoadedSeeds {
@@ -85,9 +95,10 @@ export function loadSeeds(selection: SeedSelection, io: Io): LoadedSeeds | null 
   const unknown = plan ? selectNodes(plan, selection.nodes) : [];
   reportDiagnostics(io, [...loaded.diagnostics, ...unknown], loaded.source?.text);
   if (!plan || hasErrors(loaded.diagnostics) || unknown.length > 0) return null;
+  const nodes = selection.nodes.length === 0 ? plan.nodes : plan.nodes.filter((n) => selection.nodes.includes(n.name));
+  selection.checkDestination?.(plan, nodes);
   const found = loadOrCreateSecrets(selection.config, randomBytes, selection.createSecrets);
   if (found?.created) io.err(`created ${found.path} (mode 0600): back it up and never commit it\n`);
-  const nodes = selection.nodes.length === 0 ? plan.nodes : plan.nodes.filter((n) => selection.nodes.includes(n.name));
   // A dry run without secrets plans with a throwaway key: it shows which files change, never their bytes.
   return { plan, nodes, secrets: found?.secrets ?? { clusterKey: randomBytes(CLUSTER_KEY_BYTES) }, secretsMissing: !found };
 }

@@ -8,7 +8,7 @@ import { msg } from '../errors.js';
 import { NODE_KEY_FILE } from '../render/user-data.js';
 import { writeFileAtomic } from './atomic.js';
 import { inWriteOrder, type NodeCard } from './card-files.js';
-import { BOOT_CONFIG_FILE, type CmdlineEdit, cmdlineEdits } from './cmdline-merge.js';
+import { BOOT_CONFIG_FILE, type CmdlineEdit, type CmdlineTarget, cmdlineEdits } from './cmdline-merge.js';
 import { ProblemError } from './problem-error.js';
 
 export const BACKUP_DIR = 'pi-seed-backup';
@@ -36,7 +36,7 @@ const readTextIn = (dir: string) => (name: string): string | null => readIfPrese
  * partition has config.txt and the command line it names (cmdline.txt, or current/cmdline.txt
  * on the A/B boot releases).
  */
-export function checkBootPartition(dir: string, force: boolean, card: NodeCard): void {
+export function checkBootPartition(dir: string, force: boolean, card: CmdlineTarget): void {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ProblemError(msg.notAFolder(dir));
   if (force) return;
   const missing = existsSync(join(dir, BOOT_CONFIG_FILE)) ? cmdlineEdits(card, readTextIn(dir)).filter((e) => e.before === null).map((e) => e.path) : [BOOT_CONFIG_FILE];

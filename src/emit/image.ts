@@ -30,8 +30,8 @@ export interface BakeResult {
   fsck: FatCheck;
 }
 
-export async function bakeImages(image: string, targets: readonly BakeTarget[], log: (line: string) => void): Promise<BakeResult[]> {
-  for (const target of targets) checkOutputPath(image, target.output);
+export async function bakeImages(image: string, targets: readonly BakeTarget[], log: (line: string) => void, force = false): Promise<BakeResult[]> {
+  for (const target of targets) checkOutputPath(image, target.output, force);
   requireMtools();
   const input = inspectImage(image);
   const cleanup = new Cleanup();
@@ -41,7 +41,8 @@ export async function bakeImages(image: string, targets: readonly BakeTarget[], 
       // One target: the expanded image is that target's temporary file. Several: a pristine
       // copy that each target's file is copied from, so the input is decompressed only once.
       const path = cleanup.track(tempSibling(targets.length === 1 ? current : `${current}.pristine`));
-      const pristine: OpenFile = { path, fd: openSync(path, 'wx+', 0o644) };
+      // 0600: the image holds the node's key (the control plane's is the cluster key).
+      const pristine: OpenFile = { path, fd: openSync(path, 'wx+', 0o600) };
       try {
         const { boot, size } = await expand(image, input, pristine.fd, cleanup);
         log(`${image}: system-boot is ${describePartition(boot)}`);
@@ -77,7 +78,7 @@ async function expand(image: string, input: ImageInput, fd: number, cleanup: Cle
 
 async function copyFor(target: BakeTarget, pristine: OpenFile, size: number, cleanup: Cleanup): Promise<OpenFile> {
   const path = cleanup.track(tempSibling(target.output));
-  const fd = openSync(path, 'wx+', 0o644);
+  const fd = openSync(path, 'wx+', 0o600);
   const bar = progressBar(`copying for ${target.card.node}`, size);
   await copySparseFile(pristine, { path, fd }, size, (done) => bar.update(done));
   bar.finish();
@@ -120,7 +121,7 @@ async function checkBootFat(image: OpenFile, boot: BootPartition, output: string
   }
 }
 
-function checkOutputPath(image: string, output: string): void {
+function checkOutputPath(image: string, output: string, force: boolean): void {
   if (output.includes('@@')) throw new ProblemError(msg.unsafeImagePath(output));
   if (/\.(xz|gz|zst|bz2|zip)$/i.test(output)) throw new ProblemError(msg.compressedOutput(output));
   const input = statSync(image, { throwIfNoEntry: false });
@@ -128,6 +129,7 @@ function checkOutputPath(image: string, output: string): void {
   if (resolve(image) === resolve(output) || (input && existing && input.ino === existing.ino && input.dev === existing.dev)) {
     throw new ProblemError(msg.outputIsInput(output));
   }
+  if (existing && !force) throw new ProblemError(msg.imageExists(output));
 }
 
 /** Errors of a full disk or a file-size limit, named after the file being written. */

@@ -36,6 +36,11 @@ const PATTERN_HELP: Record<string, [string, string]> = {
   addresses: ['address pool', '192.168.1.210-192.168.1.215'],
 };
 
+/** Pattern help for a key whose name means something else elsewhere (nodes[].name is a host name). */
+const PATTERN_HELP_AT: Record<string, [string, string]> = {
+  'admin.name': ['Linux user name (lower-case letters, digits, "_" and "-", starting with a letter or "_", at most 32 characters)', 'pi'],
+};
+
 export function pointerToPath(pointer: string): (string | number)[] {
   if (pointer === '') return [];
   return pointer
@@ -83,7 +88,7 @@ function toDiagnostic(error: ErrorObject, data: unknown): { problem: Problem; pa
     case 'pattern': {
       const key = typeof last === 'number' ? path[path.length - 2] : last;
       if (CIDR_KEYS.has(String(key))) return { problem: msg.badCidr(String(valueAt(data, path))), path };
-      const [what, example] = PATTERN_HELP[String(key)] ?? ['value', 'the examples in README.md'];
+      const [what, example] = PATTERN_HELP_AT[path.filter((p) => typeof p === 'string').join('.')] ?? PATTERN_HELP[String(key)] ?? ['value', 'the examples in README.md'];
       return { problem: msg.badPattern(what, example), path };
     }
     case 'minItems':
