@@ -206,7 +206,7 @@ bakeTest('baking the same image twice gives an image with the same files (the in
   const f = await setUp();
   const before = sha256(f.mbr.image, 0, IMAGE_SIZE);
   const output = join(f.dir, 'twice.img');
-  for (let i = 0; i < 2; i++) assert.is((await runCli(['bake', '--config', f.config, '--image', f.mbr.image, '--node', 'mas01', '-o', output])).code, 0);
+  for (let i = 0; i < 2; i++) assert.is((await runCli(['bake', '--config', f.config, '--image', f.mbr.image, '--node', 'mas01', '-o', output, ...(i === 1 ? ['--force'] : [])])).code, 0);
   assertBaked(output, f.mbr, 'mas01', f);
   assert.is(sha256(f.mbr.image, 0, IMAGE_SIZE), before);
   const same = await runCli(['bake', '--config', f.config, '--image', f.mbr.image, '--node', 'mas01', '-o', f.mbr.image]);
