@@ -43,6 +43,8 @@ const TABLE: Array<{ name: string; config: string; board?: 'pi3b' | 'pi4' | 'pi5
   { name: 'no cmdline= at all: the firmware default name', config: '[all]\nkernel=vmlinuz\n', boot: ['cmdline.txt'], tryboot: ['cmdline.txt'] },
   { name: 'a model section applies to its board only', config: '[pi4]\ncmdline=pi4.txt\n[pi5]\ncmdline=pi5.txt\n[all]\n', board: 'pi5', boot: ['pi5.txt'], tryboot: ['pi5.txt'] },
   { name: 'a model section of another board is ignored', config: '[pi4]\ncmdline=pi4.txt\n[all]\n', board: 'pi3b', boot: ['cmdline.txt'], tryboot: ['cmdline.txt'] },
+  { name: '[cm4] applies to a CM4 only, [pi4] to every Pi 4: a "pi4" may be either', config: '[pi4]\ncmdline=a.txt\n[cm4]\ncmdline=b.txt\n[all]\n', board: 'pi4', boot: ['a.txt', 'b.txt'], tryboot: ['a.txt', 'b.txt'] },
+  { name: 'an [all] inside an included file clears the filter of the file that included it', config: '[pi5]\ninclude extra.txt\ncmdline=after.txt\n', files: { 'extra.txt': '[all]\n' }, board: 'pi4', boot: ['after.txt'], tryboot: ['after.txt'] },
   { name: 'the last setting wins', config: 'cmdline=a.txt\ncmdline=b.txt\n', boot: ['b.txt'], tryboot: ['b.txt'] },
   { name: '[none] applies to nothing', config: '[none]\ncmdline=never.txt\n[all]\n', boot: ['cmdline.txt'], tryboot: ['cmdline.txt'] },
   { name: 'include reads the file in place (20.04/22.04 use syscfg.txt, usercfg.txt)', config: '[all]\ninclude syscfg.txt\n', files: { 'syscfg.txt': 'cmdline=from-syscfg.txt\n' }, boot: ['from-syscfg.txt'], tryboot: ['from-syscfg.txt'] },

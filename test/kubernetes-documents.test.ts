@@ -5,9 +5,8 @@
 // came up wrong; here an unknown field, a wrong type or a value outside a closed set fails.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, runCli, tempDir, userDataWriteFiles } from './helpers.js';
+import { builtExamples, userDataWriteFiles } from './helpers.js';
 import { documentKinds, validateKubernetesDocument, validateKubernetesYaml } from './k8s-schemas/index.js';
 
 interface KubeFile {
@@ -16,30 +15,15 @@ interface KubeFile {
   content: string;
 }
 
-/** Builds every example; returns each node's Kubernetes YAML files (write_files *.yaml under /etc/pi-seed/). */
+/** Every example's nodes, built; each node's Kubernetes YAML files (write_files *.yaml under /etc/pi-seed/). */
 async function kubernetesFiles(): Promise<{ nodes: number; files: KubeFile[] }> {
-  const files: KubeFile[] = [];
-  let nodes = 0;
-  const root = tempDir('pi-seed-k8s-docs-');
-  for (const example of readdirSync(join(REPO, 'examples')).sort()) {
-    const config = join(REPO, 'examples', example, 'cluster.yaml');
-    if (!existsSync(config)) continue;
-    const work = join(root, example);
-    mkdirSync(work);
-    copyFileSync(config, join(work, 'cluster.yaml'));
-    const out = join(work, 'out');
-    const built = await runCli(['build', '--config', join(work, 'cluster.yaml'), '--out', out]);
-    assert.is(built.code, 0, `${example}: ${built.stderr}`);
-    for (const node of readdirSync(out, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
-      nodes++;
-      for (const entry of userDataWriteFiles(join(out, node, 'user-data'))) {
-        if (entry.path.startsWith('/etc/pi-seed/') && entry.path.endsWith('.yaml')) {
-          files.push({ where: `${example}/${node}`, path: entry.path, content: entry.content });
-        }
-      }
-    }
-  }
-  return { nodes, files };
+  const built = await builtExamples();
+  const files = built.flatMap(({ example, node, dir }) =>
+    userDataWriteFiles(join(dir, 'user-data'))
+      .filter((entry) => entry.path.startsWith('/etc/pi-seed/') && entry.path.endsWith('.yaml'))
+      .map((entry) => ({ where: `${example}/${node}`, path: entry.path, content: entry.content })),
+  );
+  return { nodes: built.length, files };
 }
 
 const { nodes, files } = await kubernetesFiles();

@@ -126,7 +126,7 @@ export class SimCluster {
   }
 
   /** Makes the next `count` kubeadm calls of a kind fail (see test/doubles/kubeadm). */
-  fault(name: 'init-wait-control-plane' | 'join-kubelet-start' | 'kubelet-not-installable', count = 1): void {
+  fault(name: 'init-preflight' | 'init-wait-control-plane' | 'join-kubelet-start' | 'kubelet-not-installable', count = 1): void {
     writeFileSync(join(this.doubles, 'faults', name), `${count}\n`);
   }
 
@@ -134,6 +134,7 @@ export class SimCluster {
     return {
       PI_SEED_K8S_VALIDATOR: K8S_VALIDATOR,
       PI_SEED_CLOCK_POLL_SECONDS: '1',
+      PI_SEED_KUBEADM_RETRY_DELAY_SECONDS: '0',
       ...(this.pinServedManifests ? { PI_SEED_ADDON_CHECKSUMS: this.servedChecksumsFile } : {}),
       ...this.extraEnv,
       PATH: `${DOUBLES}:${dirname(process.execPath)}:${process.env.PATH}`,
