@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point: runs the bundled CLI (dist/bundle/pi-seed.cjs, built by `npm ci` through the
-// prepare script) with the V8 code cache recorded beside it, so V8 need not compile the CLI's
+// Entry point: runs the bundled CLI (dist/bundle/pi-seed.cjs, built by `npm run build`, and by
+// `prepack` into the published package) with the V8 code cache recorded beside it, so V8 need not compile the CLI's
 // functions again on every run (scripts/bundle.mjs, docs/performance.md).
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -56,6 +56,16 @@ function reportInternalError(error) {
   process.stderr.write(`pi-seed: internal error: ${message}${where}\nThis is a bug in pi-seed, not a problem with your files. Please report it with this message, the command you ran and the output of \`pi-seed --version\`.\n`);
   process.exitCode = 70;
 }
+
+// A reader that goes away (`pi-seed diff | head -1`) is not an error of pi-seed's: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    reportInternalError(error);
+  });
+}
+process.on('uncaughtException', reportInternalError);
+process.on('unhandledRejection', reportInternalError);
 
 module.exports.main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

@@ -115,6 +115,7 @@ export const msg = {
     error('missing-tool', `${tool} is not installed; pi-seed needs it to ${why}`, `install it: apt-get install ${debianPackage} (Debian, Ubuntu) or brew install ${debianPackage} (macOS)`),
   toolFailed: (tool: string, detail: string) => error('tool-failed', `${tool} failed: ${detail}`, 'this is unexpected; run the command again, and report it with the image name if it persists'),
   noSuchImage: (image: string) => error('no-such-image', `cannot read the image ${image}: no such file`, 'pass the downloaded image with --image, e.g. ubuntu-24.04.3-preinstalled-server-arm64+raspi.img.xz'),
+  imageIsAFolder: (image: string) => error('image-is-a-folder', `${image} is a folder, not an image`, 'pass the downloaded image file with --image, e.g. ubuntu-24.04.3-preinstalled-server-arm64+raspi.img.xz'),
   unsupportedCompression: (image: string, format: string) =>
     error('unsupported-compression', `${image} is ${format}-compressed; pi-seed reads raw .img and .img.xz images`, 'decompress it first, or download the .img.xz image'),
   imageCorrupt: (image: string, detail: string) =>

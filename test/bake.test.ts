@@ -143,6 +143,13 @@ bakeTest('an MBR .img: the seed goes into system-boot and nothing else changes',
   assert.match(report, /cmdline\.txt merged \(\+cgroup_enable=memory \+cgroup_memory=1\); fsck\.fat -n: clean/);
 });
 
+bakeTest('a folder passed as --image is named as such', async () => {
+  const f = await setUp();
+  const result = await runCli(['bake', '--config', f.config, '--image', f.dir, '--node', 'mas01', '-o', join(f.dir, 'x.img')]);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /error\[image-is-a-folder\]: .* is a folder, not an image/);
+});
+
 bakeTest('an existing output image is not replaced without --force', async () => {
   const f = await setUp();
   const output = join(f.dir, 'existing.img');

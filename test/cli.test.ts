@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, seedWorkspace } from './helpers.js';
 
@@ -45,6 +46,16 @@ test('no colour codes in errors, reports or help, on a terminal or not', () => {
     const result = cli([...args], env);
     assert.not.match(result.stdout + result.stderr, /\x1b\[/, args.join(' '));
   }
+});
+
+test('a reader that goes away (| head) ends pi-seed quietly: no stack trace', () => {
+  const { config } = seedWorkspace('pi-seed-cli-');
+  writeFileSync(join(config, '..', 'cluster.secrets.yaml'), `clusterKey: ${'cd'.repeat(32)}\n`, { mode: 0o600 });
+  const errors = join(config, '..', 'stderr.txt');
+  const piped = spawnSync('sh', ['-c', `"$0" "$1" build --config "$2" --tar - 2>"$3" | head -c 1 >/dev/null`, process.execPath, CLI, config, errors], { encoding: 'utf8' });
+  assert.is(piped.status, 0);
+  const stderr = readFileSync(errors, 'utf8');
+  assert.not.match(stderr, /node:events|EPIPE|\n\s+at /, stderr);
 });
 
 test.run();

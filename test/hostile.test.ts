@@ -9,7 +9,7 @@ import { planCluster } from '../src/plan/plan.js';
 import { bootstrapScript } from '../src/render/node-files.js';
 import { packageRoot } from '../src/paths.js';
 import { validateText } from '../src/validate/index.js';
-import { SEED_CONFIG, hasCommand, runCli, tempDir } from './helpers.js';
+import { SEED_CONFIG, runCli, tempDir, testWithTools } from './helpers.js';
 
 async function expectRefused(name: string, content: string | Buffer, extraArgs: string[] = [], codes = [1]) {
   const dir = tempDir();
@@ -100,8 +100,7 @@ test('every value reaches the bootstrap script through the quoting helper (stati
   }
 });
 
-test('hostile values that bypass validation still reach the script literally (bash reads them back)', () => {
-  if (!hasCommand('bash')) return;
+testWithTools('hostile values that bypass validation still reach the script literally (bash reads them back)', ['bash'], () => {
   const spec = validateText('cluster.yaml', seed).spec!;
   const plan = planCluster(spec);
   const evil = ["a'b", '$(touch /tmp/pi-seed-pwned)', '`id`', 'x\ny', '"; reboot; "', '\\', '$HOME', '* ?[]', 'ümlaut', "'"];

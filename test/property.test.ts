@@ -63,24 +63,36 @@ const validCluster = fc
 const CLOUD_CONFIG = 'schema-cloud-config-v1.json';
 const NETWORK_CONFIG = 'schema-network-config-v2.json';
 
-testNeeding('random valid clusters validate, build deterministically and pass the cloud-init schemas', missingSchema(CLOUD_CONFIG) ?? missingSchema(NETWORK_CONFIG), () => {
+/** A random valid cluster's text, its validation and its rendered files. */
+function rendered(cluster: ReturnType<typeof validCluster.generate>['value']) {
+  const text = yaml.dump(cluster);
+  const result = validateText('cluster.yaml', text);
+  assert.equal(result.diagnostics.filter((d) => d.severity === 'error'), [], text);
+  return { text, files: publicTree(planCluster(result.spec!)) };
+}
+
+test('random valid clusters validate and build deterministically', () => {
+  fc.assert(
+    fc.property(validCluster, (cluster) => {
+      const { text, files: first } = rendered(cluster);
+      const second = publicTree(planCluster(validateText('cluster.yaml', text).spec!));
+      assert.equal([...first.keys()], [...second.keys()]);
+      for (const [path, file] of first) assert.is(file.content, second.get(path)!.content, `${path} is not deterministic`);
+      assert.is(first.size, cluster.nodes.length * 4 + 2);
+    }),
+    { numRuns: 20 },
+  );
+});
+
+testNeeding('random valid clusters pass the cloud-init schemas', missingSchema(CLOUD_CONFIG) ?? missingSchema(NETWORK_CONFIG), () => {
   const cloudConfig = cloudInitValidator(CLOUD_CONFIG);
   const networkConfig = cloudInitValidator(NETWORK_CONFIG);
   fc.assert(
     fc.property(validCluster, (cluster) => {
-      const text = yaml.dump(cluster);
-      const result = validateText('cluster.yaml', text);
-      const errors = result.diagnostics.filter((d) => d.severity === 'error');
-      assert.equal(errors, [], text);
-      const first = publicTree(planCluster(result.spec!));
-      const second = publicTree(planCluster(validateText('cluster.yaml', text).spec!));
-      assert.equal([...first.keys()], [...second.keys()]);
-      for (const [path, file] of first) {
-        assert.is(file.content, second.get(path)!.content, `${path} is not deterministic`);
+      for (const [path, file] of rendered(cluster).files) {
         if (path.endsWith('/user-data')) assert.ok(cloudConfig(yaml.load(String(file.content))), `${path}: ${JSON.stringify(cloudConfig.errors)}`);
         if (path.endsWith('/network-config')) assert.ok(networkConfig(yaml.load(String(file.content))), `${path}: ${JSON.stringify(networkConfig.errors)}`);
       }
-      assert.is(first.size, cluster.nodes.length * 4 + 2);
     }),
     { numRuns: 20 },
   );

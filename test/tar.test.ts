@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { extract, type Header } from 'tar-stream';
-import { REPO, readTree, runCli, seedWorkspace } from './helpers.js';
+import { REPO, readTree, runCli, seedWorkspace, testWithTools } from './helpers.js';
 
 const seedConfig = (): string => seedWorkspace('pi-seed-tar-', 'a1').config;
 
@@ -69,14 +69,19 @@ test('entries are sorted, owned by 0:0 with empty names, mtime 0, modes fixed; c
   }
 });
 
-test('--node picks one node; GNU tar reads the archive', async () => {
+test('--node picks one node', async () => {
   const config = seedConfig();
   const tarFile = join(config, '..', 'one.tar');
   assert.is((await runCli(['build', '--config', config, '--node', 'work01', '--tar', tarFile])).code, 0);
   const names = (await entries(readFileSync(tarFile))).map((e) => e.header.name);
   assert.equal(names, ['work01/', 'work01/cmdline.txt', 'work01/meta-data', 'work01/network-config', 'work01/pi-seed-node.key', 'work01/user-data']);
+});
+
+testWithTools('GNU tar lists the archive: modes, owners and the fixed time', ['tar'], async () => {
+  const config = seedConfig();
+  const tarFile = join(config, '..', 'one.tar');
+  assert.is((await runCli(['build', '--config', config, '--node', 'work01', '--tar', tarFile])).code, 0);
   const listed = spawnSync('tar', ['-tvf', tarFile], { encoding: 'utf8' });
-  if (listed.error) return; // no tar(1) here: the tar-stream reading above already checked the format
   assert.is(listed.status, 0, listed.stderr);
   assert.match(listed.stdout, /-rw------- 0\/0 .* 1970-01-01 \d\d:\d\d work01\/pi-seed-node\.key/);
 });

@@ -29,6 +29,7 @@ const MAGIC: ReadonlyArray<[format: string, bytes: Buffer]> = [
 export function inspectImage(path: string): ImageInput {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (!stat) throw new ProblemError(msg.noSuchImage(path));
+  if (stat.isDirectory()) throw new ProblemError(msg.imageIsAFolder(path));
   // Not even opened: a FIFO's writer would see its reader come and go.
   if (!stat.isFile()) return { path, format: path.endsWith('.xz') ? 'xz' : 'raw', size: null };
   const fd = openSync(path, 'r');
