@@ -20,11 +20,12 @@ const EXIT_CODES = {
   status: ['0  the control plane answered', '1  invalid input, no secrets, or the control plane did not answer'],
   write: ['0  written (or planned, with --dry-run)', '1  invalid input, or the folder is not a boot partition'],
   bake: ['0  every image was written', '1  invalid input, a bad image, an existing output without --force, a full disk'],
-  completion: ['0  the script was printed'],
+  /** pi-seed --help: what every command shares. */
+  all: ['0  success', '1  a problem was reported (or diff/--check: something would change)'],
 } as const;
 
-const exitEpilogue = (command: keyof typeof EXIT_CODES): string =>
-  ['Exit status:', ...EXIT_CODES[command].map((l) => `  ${l}`), '  2  wrong command line', '  70 internal error (a bug in pi-seed: please report it)'].join('\n');
+const exitEpilogue = (command: keyof typeof EXIT_CODES, heading = 'Exit status:'): string =>
+  [heading, ...EXIT_CODES[command].map((l) => `  ${l}`), '  2  wrong command line', '  70 internal error (a bug in pi-seed: please report it)'].join('\n');
 
 function usageError(message: string): never {
   throw new UserError(message, EXIT_USAGE);
@@ -134,7 +135,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .completion('completion', 'print a bash or zsh completion script (add it to ~/.bashrc or ~/.zshrc)')
     .example('$0 init && $0 validate && $0 build', 'a first cluster')
     .example('$0 completion >> ~/.bashrc', 'tab completion in bash')
-    .epilogue(`${exitEpilogue('completion').replace('Exit status:\n  0  the script was printed', 'Exit status (every command: see its --help):\n  0  success\n  1  a problem was reported (or diff/--check: something would change)')}\n\npi-seed prints no colour codes; progress bars appear only on a terminal.`)
+    .epilogue(`${exitEpilogue('all', 'Exit status (every command: see its --help):')}\n\npi-seed prints no colour codes; progress bars appear only on a terminal.`)
     .demandCommand(1, 'name a command: init, validate, build, diff, status, write, bake or completion')
     .strict()
     .help()

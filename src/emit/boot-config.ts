@@ -33,9 +33,8 @@ export interface FirmwareCmdlines {
   tryboot: string[];
 }
 
-interface Line {
-  key: string;
-  value: string;
+/** The filters in force at a point of config.txt. */
+interface Filters {
   model: string | null;
   tryboot: boolean;
   none: boolean;
@@ -43,11 +42,10 @@ interface Line {
   conditional: boolean;
 }
 
-interface Filters {
-  model: string | null;
-  tryboot: boolean;
-  none: boolean;
-  conditional: boolean;
+/** One `key=value` setting, with the filters it stands under. */
+interface Line extends Filters {
+  key: string;
+  value: string;
 }
 
 const NO_FILTER: Filters = { model: null, tryboot: false, none: false, conditional: false };

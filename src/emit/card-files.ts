@@ -5,6 +5,7 @@ import { type Io, reportDiagnostics } from '../cli-io.js';
 import { hasErrors } from '../diagnostics.js';
 import { fullTree, loadCluster, selectNodes } from '../pipeline.js';
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
+import { cmdline } from '../render/boot-files.js';
 import { NODE_KEY_FILE } from '../render/user-data.js';
 import { CLUSTER_KEY_BYTES, type ClusterSecrets, loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
 import { type CmdlineTarget, piSeedCmdlineFlags } from './cmdline-merge.js';
@@ -15,14 +16,11 @@ export interface CardFile {
   mode: number;
 }
 
+/** A node's card: its files, and where and what its command line is (CmdlineTarget). */
 export interface NodeCard extends CmdlineTarget {
   node: string;
   /** Every file except the command line, in the order they are written (see CARD_WRITE_ORDER). */
   files: CardFile[];
-  /** pi-seed's flags, merged into the card's own command line(s). */
-  cmdlineFlags: string[];
-  /** The whole line pi-seed renders (out/<node>/<cmdlineFile>), for a card without one. */
-  cmdline: string;
 }
 
 export const CMDLINE_FILE = 'cmdline.txt';
@@ -43,7 +41,7 @@ export function inWriteOrder<T extends { name: string }>(files: readonly T[]): T
 
 /** Where a node's command line goes and what it holds: all a card check needs, no secret. */
 export function cmdlineTarget(plan: ClusterPlan, node: PlannedNode): CmdlineTarget {
-  return { board: node.board, cmdlineFlags: piSeedCmdlineFlags(plan), cmdline: `${plan.os.cmdline.join(' ')}\n`, cmdlineFile: plan.os.cmdlineFile };
+  return { board: node.board, cmdlineFlags: piSeedCmdlineFlags(plan), cmdline: cmdline(plan), cmdlineFile: plan.os.cmdlineFile };
 }
 
 export function nodeCard(plan: ClusterPlan, secrets: ClusterSecrets, node: PlannedNode): NodeCard {
@@ -54,16 +52,9 @@ export function nodeCard(plan: ClusterPlan, secrets: ClusterSecrets, node: Plann
     const name = path.slice(prefix.length);
     byName.set(name, { name, content: Buffer.from(file.content), mode: file.mode });
   }
-  const cmdlineFile = plan.os.cmdlineFile;
-  const files = inWriteOrder([...byName.values()].filter((f) => f.name !== cmdlineFile));
-  return {
-    node: node.name,
-    board: node.board,
-    files,
-    cmdlineFlags: piSeedCmdlineFlags(plan),
-    cmdline: byName.get(cmdlineFile)!.content.toString('utf8'),
-    cmdlineFile,
-  };
+  const target = cmdlineTarget(plan, node);
+  const files = inWriteOrder([...byName.values()].filter((f) => f.name !== target.cmdlineFile));
+  return { node: node.name, files, ...target };
 }
 
 export interface SeedSelection {

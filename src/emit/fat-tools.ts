@@ -29,19 +29,6 @@ export function requireMtools(): void {
   for (const tool of ['mdir', 'mtype', 'mcopy', 'mmd']) mtools(tool, ['-V']);
 }
 
-/** Names in the root folder, as stored (mtools matches them without regard to case). */
-export function fatRootNames(fat: FatLocation): string[] {
-  const result = mtools('mdir', ['-b', '-a', ...drive(fat), '::/']);
-  if (result.status !== 0) throw new ProblemError(msg.toolFailed('mdir', stderrOf(result)));
-  return result.stdout.toString('utf8').split('\n').filter(Boolean).map((line) => line.replace(/^::\//, ''));
-}
-
-export function fatReadFile(fat: FatLocation, name: string): Buffer {
-  const result = mtools('mtype', [...drive(fat), `::/${name}`]);
-  if (result.status !== 0) throw new ProblemError(msg.toolFailed('mtype', stderrOf(result)));
-  return result.stdout;
-}
-
 /** A file's bytes (a path such as current/cmdline.txt; any case), or null when there is none. */
 export function fatReadIfPresent(fat: FatLocation, path: string): Buffer | null {
   const result = mtools('mtype', [...drive(fat), `::/${path}`]);

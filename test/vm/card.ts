@@ -3,7 +3,7 @@
 // out/<node>/ with mcopy: the same files, no cmdline.txt merge). Then the Raspberry Pi firmware's
 // part, emulated: read config.txt from the FAT partition, load the kernel and initrd it names and
 // the command line from cmdline.txt.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../helpers.js';
 import { type DiskLayout } from './image.js';
@@ -49,12 +49,12 @@ export function makeAbBootBase(base: string, layout: DiskLayout, dest: string): 
   run(['mmd', '-i', drive, '::/current'], { env: MTOOLS_ENV });
   for (const name of ['vmlinuz', 'initrd.img', 'cmdline.txt']) run(['mmove', '-i', drive, `::/${name}`, `::/current/${name}`], { env: MTOOLS_ENV });
   const staging = `${dest}.files`;
-  run(['mkdir', '-p', staging]);
+  mkdirSync(staging, { recursive: true });
   writeFileSync(join(staging, 'state'), 'good\n');
   writeFileSync(join(staging, 'config.txt'), `[all]\nos_prefix=current/\n\n[tryboot]\nos_prefix=new/\n\n${config}`);
   run(['mcopy', '-o', '-Q', '-i', drive, join(staging, 'state'), '::/current/state'], { env: MTOOLS_ENV });
   run(['mcopy', '-o', '-Q', '-i', drive, join(staging, 'config.txt'), '::/config.txt'], { env: MTOOLS_ENV });
-  run(['rm', '-rf', staging]);
+  rmSync(staging, { recursive: true, force: true });
 }
 
 /** Reads one file from the FAT partition of a raw disk image (null when absent). */

@@ -2,9 +2,6 @@
 // comes from (see docs/versions.md for the sources and the date they were checked).
 import { type Board, type Memory, type UbuntuRelease } from './types.js';
 
-/** When the facts below were last checked against upstream (docs/versions.md lists the sources). */
-export const SUPPORT_CHECKED = '2026-12-01';
-
 /** Oldest minor: the first with kubeadm.k8s.io/v1beta4, the only config API pi-seed writes. */
 export const KUBERNETES_MIN = '1.31';
 /**
@@ -102,8 +99,6 @@ export interface ReleaseFacts {
   pastStandardSupport: boolean;
   /** The NTP client the image runs. */
   ntpClient: 'timesyncd' | 'chrony';
-  /** containerd in the release's archive with its -updates pocket (packages.ubuntu.com, arm64). */
-  containerd: string;
   /** The newest Kubernetes minor this release can run, where it is older than KUBERNETES_MAX, and why. */
   kubernetesMax?: { minor: string; why: string };
 }
@@ -118,7 +113,6 @@ export const UBUNTU: Record<UbuntuRelease, ReleaseFacts> = {
     bootsPi5: false,
     pastStandardSupport: true,
     ntpClient: 'timesyncd',
-    containerd: '1.7',
     kubernetesMax: {
       minor: '1.35',
       why: 'it has only containerd 1.7 (Kubernetes 1.36 and later need containerd 2.2 or later, containerd RELEASES.md) and a 5.4 kernel (cgroup v2 is documented for 5.8 and later)',
@@ -133,7 +127,6 @@ export const UBUNTU: Record<UbuntuRelease, ReleaseFacts> = {
     bootsPi5: false,
     pastStandardSupport: false,
     ntpClient: 'timesyncd',
-    containerd: '2.2.1',
   },
   '24.04': {
     codename: 'noble',
@@ -144,8 +137,6 @@ export const UBUNTU: Record<UbuntuRelease, ReleaseFacts> = {
     bootsPi5: true,
     pastStandardSupport: false,
     ntpClient: 'timesyncd',
-    // 1.7.12 in the release pocket; the bootstrap's full-upgrade brings 2.2.1 from noble-updates.
-    containerd: '2.2.1',
   },
   '26.04': {
     codename: 'resolute',
@@ -158,7 +149,6 @@ export const UBUNTU: Record<UbuntuRelease, ReleaseFacts> = {
     pastStandardSupport: false,
     // chrony with NTS by default (Ubuntu Server docs): UDP 123 and TCP 4460.
     ntpClient: 'chrony',
-    containerd: '2.2.2',
   },
 };
 
