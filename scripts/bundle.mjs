@@ -16,6 +16,43 @@ import { build } from 'esbuild';
 
 rmSync('dist/bundle', { recursive: true, force: true });
 
+// Large libraries only some commands need get bundles of their own, loaded with require() when a
+// command first uses them, so the main bundle every command reads, hashes and compiles stays
+// small: @kubernetes/client-node (status; 5 MB) and @peculiar/x509 (new secrets, kubeconfig,
+// status). `import()` of an external is turned into require(): bin/pi-seed.js runs the bundle as a
+// vm.Script, which has no dynamic import(), and these bundles are CommonJS.
+const LAZY = { '@kubernetes/client-node': 'kubernetes-client-node', '@peculiar/x509': 'peculiar-x509', 'reflect-metadata': 'peculiar-x509' };
+await build({
+  stdin: { contents: "import 'reflect-metadata';\nexport * from '@peculiar/x509';\n", resolveDir: '.', loader: 'js' },
+  outfile: 'dist/bundle/lazy/peculiar-x509.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+await build({
+  stdin: { contents: "export * from '@kubernetes/client-node';\n", resolveDir: '.', loader: 'js' },
+  outfile: 'dist/bundle/lazy/kubernetes-client-node.cjs',
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const lazyLibraries = {
+  name: 'lazy-libraries',
+  setup(b) {
+    b.onResolve({ filter: /^(@kubernetes\/client-node|@peculiar\/x509|reflect-metadata)$/ }, (args) => ({ path: `./lazy/${LAZY[args.path]}.cjs`, external: true }));
+  },
+};
+
 await build({
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/bundle/pi-seed.cjs',
@@ -30,6 +67,8 @@ await build({
   sourcemap: true,
   sourcesContent: false,
   logLevel: 'warning',
+  plugins: [lazyLibraries],
+  supported: { 'dynamic-import': false },
   // See the comments in scripts/bundle-shims/: start-up cost only, same behaviour for pi-seed.
   alias: { assert: './scripts/bundle-shims/assert.mjs', 'string-width': './scripts/bundle-shims/string-width.mjs' },
   // CommonJS has no import.meta; src/paths.ts (and yargs) only need the module's own URL.

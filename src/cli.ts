@@ -9,6 +9,7 @@ const DEFAULT_CONFIG = 'cluster.yaml';
 const DEFAULT_OUT = 'out';
 
 const configOption = { type: 'string', default: DEFAULT_CONFIG, describe: 'cluster description', requiresArg: true } as const;
+const serverOption = { type: 'string', describe: 'the API server as host or host:port, instead of the control plane\'s address (port 6443)', requiresArg: true } as const;
 const strictOption = { type: 'boolean', default: false, describe: 'treat warnings as errors' } as const;
 
 /** Each command's exit statuses, shown at the end of its --help (and in README.md). */
@@ -17,7 +18,8 @@ const EXIT_CODES = {
   validate: ['0  valid (warnings allowed, unless --strict)', '1  problems were reported'],
   build: ['0  written, or already up to date', '1  invalid cluster.yaml or secrets; with --check: something would change'],
   diff: ['0  build would change nothing', '1  build would change files, or the input is invalid'],
-  status: ['0  the control plane answered', '1  invalid input, no secrets, or the control plane did not answer'],
+  status: ['0  the API server answered (with --watch: the last refresh did)', '1  invalid input, no secrets, or the API server did not answer or was not this cluster\'s'],
+  kubeconfig: ['0  the kubeconfig was written', '1  invalid input or no cluster.secrets.yaml (run build first)'],
   write: ['0  written (or planned, with --dry-run)', '1  invalid input, or the folder is not a boot partition'],
   bake: ['0  every image was written', '1  invalid input, a bad image, an existing output without --force, a full disk'],
   /** pi-seed --help: what every command shares. */
@@ -68,7 +70,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         if (args.tar !== undefined && args.check) usageError('--tar and --check exclude each other');
         const { runBuild, runBuildTar } = await import('./commands/build.js');
         if (args.tar !== undefined) exitCode = await runBuildTar({ config: args.config, nodes, strict: args.strict, tar: args.tar }, io);
-        else exitCode = runBuild({ config: args.config, out: args.out, nodes, strict: args.strict, check: args.check }, io);
+        else exitCode = await runBuild({ config: args.config, out: args.out, nodes, strict: args.strict, check: args.check }, io);
       },
     )
     .command(
@@ -114,21 +116,35 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       (y) => y.option('config', configOption).option('out', { type: 'string', default: DEFAULT_OUT, describe: 'output folder', requiresArg: true }).option('node', { type: 'string', array: true, requiresArg: true, describe: 'compare only this node' }).option('strict', strictOption).example('$0 diff', 'the diff build would make in ./out/').epilogue(exitEpilogue('diff')),
       async (args) => {
         const { runBuild } = await import('./commands/build.js');
-        exitCode = runBuild({ config: args.config, out: args.out, nodes: nodeList(args.node), strict: args.strict, check: true }, io);
+        exitCode = await runBuild({ config: args.config, out: args.out, nodes: nodeList(args.node), strict: args.strict, check: true }, io);
       },
     )
     .command(
       'status',
-      'ask the control plane how far each node is',
+      'read each node\'s phase and readiness from the API server',
       (y) =>
         y
           .option('config', configOption)
           .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
-          .option('watch', { type: 'boolean', default: false, describe: 'refresh every few seconds until interrupted' })
-          .option('address', { type: 'string', describe: 'reach the control plane at this address instead of its LAN address', requiresArg: true }).example('$0 status', "a table of every node's phase").example('$0 status --watch', 'refresh until Ctrl-C').example('$0 status --json', 'for scripts').epilogue(exitEpilogue('status')),
+          .option('watch', { type: 'boolean', default: false, describe: 'refresh every 5 seconds until interrupted' })
+          .option('server', serverOption).example('$0 status', "a table of every node's phase").example('$0 status --watch', 'refresh until Ctrl-C').example('$0 status --json', 'for scripts').example('$0 status --server 127.0.0.1:6443', 'through an SSH tunnel').epilogue(exitEpilogue('status')),
       async (args) => {
         const { runStatus } = await import('./commands/status.js');
-        exitCode = await runStatus({ config: args.config, json: args.json, watch: args.watch, address: args.address }, io);
+        exitCode = await runStatus({ config: args.config, json: args.json, watch: args.watch, server: args.server }, io);
+      },
+    )
+    .command(
+      'kubeconfig',
+      'write an admin kubeconfig for this machine, with a short-lived certificate from the cluster CA',
+      (y) =>
+        y
+          .option('config', configOption)
+          .option('out', { type: 'string', describe: 'where to write it (default ~/.kube/pi-seed-<cluster>.yaml); never inside out/', requiresArg: true })
+          .option('ttl', { type: 'string', default: '1h', describe: 'how long the certificate lasts: 30m, 12h, 7d (at most 30d)', requiresArg: true })
+          .option('server', serverOption).example('$0 kubeconfig', 'then: export KUBECONFIG=~/.kube/pi-seed-<cluster>.yaml; kubectl get nodes').example('eval "$($0 kubeconfig --ttl 12h)"', 'write it and point kubectl at it').epilogue(exitEpilogue('kubeconfig')),
+      async (args) => {
+        const { runKubeconfig } = await import('./commands/kubeconfig.js');
+        exitCode = await runKubeconfig({ config: args.config, out: args.out, ttl: args.ttl, server: args.server }, io);
       },
     )
     // yargs' own: `pi-seed completion >> ~/.bashrc` (bash) or `>> ~/.zshrc` (zsh, from $SHELL).
@@ -136,7 +152,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .example('$0 init && $0 validate && $0 build', 'a first cluster')
     .example('$0 completion >> ~/.bashrc', 'tab completion in bash')
     .epilogue(`${exitEpilogue('all', 'Exit status (every command: see its --help):')}\n\npi-seed prints no colour codes; progress bars appear only on a terminal.`)
-    .demandCommand(1, 'name a command: init, validate, build, diff, status, write, bake or completion')
+    .demandCommand(1, 'name a command: init, validate, build, diff, status, kubeconfig, write, bake or completion')
     .strict()
     .help()
     // package.json is read only when the version is asked for: not on every command's start-up.

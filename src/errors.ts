@@ -95,13 +95,42 @@ export const msg = {
   passwordLoginWithoutPassword: () =>
     error('password-login-without-password', 'admin.sshPasswordLogin is on but admin.passwordHash is not set', 'add passwordHash (mkpasswd -m sha-512), or turn sshPasswordLogin off and use keys'),
 
+  // --- join ---
+  joinPortUnused: () =>
+    warning('join-port-unused', 'join.port is no longer used: workers fetch their join script from the API server (port 6443), and no pi-seed service listens on the LAN', 'remove join.port from cluster.yaml'),
+
   // --- cluster.secrets.yaml ---
+  publicTestKeys: (file: string) =>
+    warning('public-test-keys', `${file} holds the public test keys of pi-seed's bundled examples: fine for trying pi-seed out, never for a real cluster (anyone can read its CA key and join tokens)`, 'for your own cluster, start a folder with `pi-seed init`: its first build makes secrets of its own'),
   secretsUnreadable: (file: string, detail: string) =>
     error('secrets-unreadable', `cannot read the cluster secrets in ${file} (${detail})`, 'restore cluster.secrets.yaml from your backup; without it the existing cards cannot be re-made (a new file means re-seeding every node)'),
   secretsDamaged: (file: string, what: string) =>
     error('secrets-damaged', `${file} is damaged: ${what}`, 'restore cluster.secrets.yaml from your backup (it was truncated or edited); a new one means re-seeding every node: move this one away and run `pi-seed build`'),
   secretsForeign: (file: string, found: string, expected: string) =>
     error('secrets-foreign', `${file} has ${found}, not ${expected}: it was not written by this version of pi-seed`, 'use the pi-seed version that wrote it, or restore the file from your backup'),
+  secretsOldFormat: (file: string) =>
+    error('secrets-old-format', `${file} is an old secrets file (pi-seed/v1, one clusterKey) for the join service, which this pi-seed no longer has: clusters now keep their certificate authorities and join tokens there`, 'move it aside (mv cluster.secrets.yaml cluster.secrets.v1.yaml) and run `pi-seed build`, which creates new secrets; the cluster gets a new CA, so write every card again (pi-seed write or bake) and set every node up afresh'),
+  secretsMissing: (file: string, why: string) =>
+    error('no-secrets', `no cluster secrets at ${file}: ${why}`, 'run `pi-seed build` first (it creates them), or pass the --config of the cluster you built'),
+
+  // --- desktop access (kubeconfig, status) ---
+  badDuration: (value: string) => error('bad-duration', `${JSON.stringify(value)} is not a duration`, 'write a whole number with a unit: 30m, 12h or 7d'),
+  durationOutOfRange: (value: string, max: string) => error('duration-out-of-range', `--ttl ${value} is outside 1m to ${max}`, `admin certificates cannot be revoked: keep them short, at most ${max}, and mint a new one when it runs out`),
+  badServer: (value: string) => error('bad-server', `--server ${JSON.stringify(value)} is not a host or host:port`, 'write it like 192.168.1.10 or mas01.lan:6443'),
+  kubeconfigUnderOut: (file: string, folder: string) =>
+    error('kubeconfig-under-out', `refusing to write the admin kubeconfig ${file} inside ${folder}`, 'the output folder is copied onto cards and shared; pass --out outside it, e.g. ~/.kube/config-pi (the default is ~/.kube/pi-seed-<cluster>.yaml)'),
+  apiServerRefused: (url: string) =>
+    error('api-server-refused', `nothing answers at ${url} (connection refused)`, 'the API server starts once the control plane has run kubeadm init (watch its console or /var/log/pi-seed.log); check the address, or pass --server'),
+  apiServerTimeout: (url: string, seconds: number) =>
+    error('api-server-timeout', `no answer from ${url} within ${seconds} s`, 'check that this machine reaches the control plane (same LAN, no firewall on port 6443), or pass --server'),
+  apiServerUnreachable: (url: string, detail: string) =>
+    error('api-server-unreachable', `cannot reach ${url}: ${detail}`, 'check the control plane\'s address (network.* in cluster.yaml) or pass --server'),
+  apiServerNotThisCluster: (url: string, detail: string) =>
+    error('api-server-not-this-cluster', `the server at ${url} failed TLS verification against the cluster CA in cluster.secrets.yaml (${detail}): it is not this cluster's API server`, 'check the address (another cluster, or a machine that took the control plane\'s address?), or that cluster.secrets.yaml is the one the cards were made with'),
+  apiServerDenied: (url: string, status: number) =>
+    error('api-server-denied', `${url} refused pi-seed's admin certificate (HTTP ${status})`, 'the API server does not trust this cluster CA for clients: was the control plane seeded with this cluster.secrets.yaml?'),
+  apiServerFailed: (url: string, detail: string) =>
+    error('api-server-failed', `the API server at ${url} answered with an error: ${detail}`, 'try again; if it persists, look at the control plane\'s kube-apiserver log (crictl logs)'),
 
   // --- command line ---
   unknownNode: (name: string, known: string[], suggestion?: string) =>

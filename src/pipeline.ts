@@ -3,10 +3,11 @@
 import { type Diagnostic, applyStrict, hasErrors } from './diagnostics.js';
 import { msg } from './errors.js';
 import { type OutputFile, type OutputTree } from './emit/output-dir.js';
-import { type ClusterPlan, planCluster } from './plan/plan.js';
+import { type ClusterPlan, type ClusterTrust, planCluster } from './plan/plan.js';
 import { chosenNodes, renderCluster } from './render/index.js';
 import { NODE_KEY_FILE } from './render/user-data.js';
-import { type ClusterSecrets, nodeKeyFile } from './secrets/cluster-secrets.js';
+import { nodeKeyFile } from './render/key-file.js';
+import { type ClusterSecrets, caCertHash } from './secrets/cluster-secrets.js';
 import { closest } from './suggest.js';
 import { type Source } from './load/source.js';
 import { validateFile } from './validate/index.js';
@@ -32,6 +33,12 @@ export function selectNodes(plan: ClusterPlan, names: readonly string[]): Diagno
     .map((name) => ({ ...msg.unknownNode(name, known, closest(name, known)), path: ['nodes'] }));
 }
 
+/** The public half of the cluster CA, which the rendered files carry. */
+export function clusterTrust(secrets: ClusterSecrets): ClusterTrust {
+  const caCertificate = secrets.certificateAuthorities.cluster.certificate;
+  return { caCertificate, caCertHash: caCertHash(caCertificate) };
+}
+
 /** Lines of out/.gitignore: node keys must never be committed. */
 export const OUT_GITIGNORE = `# pi-seed: node keys are secrets; never commit them.\n*/${NODE_KEY_FILE}\n`;
 
@@ -39,8 +46,8 @@ export const OUT_GITIGNORE = `# pi-seed: node keys are secrets; never commit the
  * The files meant to be committed and diffed: every node's cloud-init files, cmdline.txt,
  * ssh_config and out/.gitignore. No secret is in any of them. Produced lazily, node by node.
  */
-export function* publicFiles(plan: ClusterPlan, only: readonly string[] = []): Generator<[string, OutputFile]> {
-  for (const [path, content] of renderCluster(plan, only)) yield [path, { content, mode: 0o644 }];
+export function* publicFiles(plan: ClusterPlan, trust: ClusterTrust, only: readonly string[] = []): Generator<[string, OutputFile]> {
+  for (const [path, content] of renderCluster(plan, trust, only)) yield [path, { content, mode: 0o644 }];
   yield ['.gitignore', { content: OUT_GITIGNORE, mode: 0o644 }];
 }
 
@@ -49,7 +56,7 @@ export function* fullFiles(plan: ClusterPlan, secrets: ClusterSecrets, only: rea
   const byName = new Map(plan.nodes.map((n) => [n.name, n]));
   const keyEntry = (name: string): [string, OutputFile] => [`${name}/${NODE_KEY_FILE}`, { content: nodeKeyFile(plan, byName.get(name)!, secrets), mode: 0o600 }];
   let previous: string | undefined;
-  for (const entry of publicFiles(plan, only)) {
+  for (const entry of publicFiles(plan, clusterTrust(secrets), only)) {
     const node = entry[0].includes('/') ? entry[0].split('/')[0] : undefined;
     // Each node's key goes right after its other files, so a node's folder stays in one piece.
     if (previous !== undefined && node !== previous) yield keyEntry(previous);
@@ -61,7 +68,7 @@ export function* fullFiles(plan: ClusterPlan, secrets: ClusterSecrets, only: rea
 
 
 /** The same files collected in a map, for callers that need them all at once (tar, card). */
-export const publicTree = (plan: ClusterPlan, only: readonly string[] = []): OutputTree => new Map(publicFiles(plan, only));
+export const publicTree = (plan: ClusterPlan, trust: ClusterTrust, only: readonly string[] = []): OutputTree => new Map(publicFiles(plan, trust, only));
 export const fullTree = (plan: ClusterPlan, secrets: ClusterSecrets, only: readonly string[] = []): OutputTree => new Map(fullFiles(plan, secrets, only));
 
 /** The top-level names a build writes in the output folder: node folders and cluster-wide files. */

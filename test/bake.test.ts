@@ -82,7 +82,7 @@ let fixtures: Fixtures | undefined;
 /** Built once for the file: the seed cluster with a fixed key, its out/, and the card images. */
 async function setUp(): Promise<Fixtures> {
   if (fixtures) return fixtures;
-  const { dir, config, out } = await builtSeedWorkspace('pi-seed-bake-', 'b7');
+  const { dir, config, out } = await builtSeedWorkspace('pi-seed-bake-');
   const mbr = makeCard(dir, 'ubuntu-mbr.img', 'mbr');
   run('xz', ['-T0', '-1', '-k', mbr.image]);
   fixtures = { dir, config, out, mbr, gpt: makeCard(dir, 'ubuntu-gpt.img', 'gpt'), xz: `${mbr.image}.xz` };

@@ -7,6 +7,9 @@ import { join, relative } from 'node:path';
 import yaml from 'js-yaml';
 import { test } from 'uvu';
 import { main } from '../src/cli.js';
+import { clusterTrust } from '../src/pipeline.js';
+import { type ClusterTrust } from '../src/plan/plan.js';
+import { readSecrets } from '../src/secrets/cluster-secrets.js';
 
 export const REPO = process.cwd();
 export const SHARED = join(REPO, '..', 'shared');
@@ -115,17 +118,29 @@ export function seedText(): string {
 }
 
 /** A private copy of the seed config with a fixed cluster key, so builds are comparable. */
-export function seedWorkspace(prefix = 'pi-seed-test-', keyByte = 'ab'): { dir: string; config: string } {
+/**
+ * The committed secrets of an example (scripts/make-test-secrets.mjs): public test keys, so the
+ * committed outputs are reproducible. Never for a real cluster.
+ */
+export const fixtureSecretsFile = (example: string): string => join(REPO, 'examples', example, 'cluster.secrets.yaml');
+
+/** The seed example's cluster CA as the renderers see it. */
+export function fixtureTrust(): ClusterTrust {
+  return clusterTrust(readSecrets(fixtureSecretsFile('seed')));
+}
+
+/** A temporary copy of the seed example with the seed's test secrets beside it. */
+export function seedWorkspace(prefix = 'pi-seed-test-'): { dir: string; config: string } {
   const dir = tempDir(prefix);
   const config = join(dir, 'cluster.yaml');
   copyFileSync(SEED_CONFIG, config);
-  writeFileSync(join(dir, 'cluster.secrets.yaml'), `clusterKey: ${keyByte.repeat(32)}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'cluster.secrets.yaml'), readFileSync(fixtureSecretsFile('seed')), { mode: 0o600 });
   return { dir, config };
 }
 
 /** The same, built into `<dir>/out` with the CLI. */
-export async function builtSeedWorkspace(prefix?: string, keyByte?: string): Promise<{ dir: string; config: string; out: string }> {
-  const { dir, config } = seedWorkspace(prefix, keyByte);
+export async function builtSeedWorkspace(prefix?: string): Promise<{ dir: string; config: string; out: string }> {
+  const { dir, config } = seedWorkspace(prefix);
   const out = join(dir, 'out');
   const result = await runCli(['build', '--config', config, '--out', out]);
   if (result.code !== 0) throw new Error(`building the seed example failed:\n${result.stderr}`);
@@ -180,6 +195,7 @@ export async function builtExamples(): Promise<BuiltNode[]> {
     const work = join(root, example);
     mkdirSync(work);
     copyFileSync(config, join(work, 'cluster.yaml'));
+    writeFileSync(join(work, 'cluster.secrets.yaml'), readFileSync(fixtureSecretsFile(example)), { mode: 0o600 });
     const out = join(work, 'out');
     const built = await runCli(['build', '--config', join(work, 'cluster.yaml'), '--out', out]);
     if (built.code !== 0) throw new Error(`building examples/${example} failed:\n${built.stderr}`);

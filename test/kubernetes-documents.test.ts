@@ -5,7 +5,11 @@
 // came up wrong; here an unknown field, a wrong type or a value outside a closed set fails.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { TOKEN_PLACEHOLDER } from '../src/render/kubernetes.js';
+import { parseSecretBundle } from '../src/secrets/cluster-secrets.js';
 import { builtExamples, userDataWriteFiles } from './helpers.js';
 import { documentKinds, validateKubernetesDocument, validateKubernetesYaml } from './k8s-schemas/index.js';
 
@@ -15,14 +19,39 @@ interface KubeFile {
   content: string;
 }
 
-/** Every example's nodes, built; each node's Kubernetes YAML files (write_files *.yaml under /etc/pi-seed/). */
+/** A token of the right shape, for the served JoinConfigurations (each worker puts its own in). */
+const SAMPLE_TOKEN = 'abcdef.0123456789abcdef';
+
+/**
+ * The JoinConfigurations inside the join-script ConfigMaps (binaryData), as a worker makes them:
+ * decoded, its token in place of the placeholder.
+ */
+function servedJoinConfigurations(where: string, path: string, content: string): KubeFile[] {
+  return (yaml.loadAll(content) as Array<{ kind?: string; metadata?: { name?: string }; binaryData?: Record<string, string> }>)
+    .filter((doc) => doc?.kind === 'ConfigMap' && doc.binaryData?.['join-configuration.yaml'] !== undefined)
+    .map((doc) => ({
+      where,
+      path: `${path} ${doc.metadata?.name}`,
+      content: Buffer.from(doc.binaryData!['join-configuration.yaml']!, 'base64').toString('utf8').replace(TOKEN_PLACEHOLDER, SAMPLE_TOKEN),
+    }));
+}
+
+/**
+ * Every example's nodes, built; each node's Kubernetes YAML: write_files *.yaml under
+ * /etc/pi-seed/, the YAML files of its key file, and the JoinConfigurations served to workers.
+ */
 async function kubernetesFiles(): Promise<{ nodes: number; files: KubeFile[] }> {
   const built = await builtExamples();
-  const files = built.flatMap(({ example, node, dir }) =>
-    userDataWriteFiles(join(dir, 'user-data'))
+  const files = built.flatMap(({ example, node, dir }) => {
+    const where = `${example}/${node}`;
+    const written = userDataWriteFiles(join(dir, 'user-data'))
       .filter((entry) => entry.path.startsWith('/etc/pi-seed/') && entry.path.endsWith('.yaml'))
-      .map((entry) => ({ where: `${example}/${node}`, path: entry.path, content: entry.content })),
-  );
+      .map((entry) => ({ where, path: entry.path, content: entry.content }));
+    const keyFile = parseSecretBundle(readFileSync(join(dir, 'pi-seed-node.key'), 'utf8'))
+      .entries.filter((entry) => entry.name.endsWith('.yaml'))
+      .map((entry) => ({ where, path: `pi-seed-node.key ${entry.name}`, content: entry.content }));
+    return [...written, ...keyFile, ...written.flatMap((f) => servedJoinConfigurations(where, f.path, f.content))];
+  });
   return { nodes: built.length, files };
 }
 
@@ -45,10 +74,17 @@ test('the check is not vacuous: the examples hold the documents it is meant to c
     'v1 Namespace',
     'apps/v1 Deployment',
     'v1 Service',
+    'v1 ConfigMap',
+    'kubeadm.k8s.io/v1beta4 JoinConfiguration',
+    'rbac.authorization.k8s.io/v1 Role',
+    'rbac.authorization.k8s.io/v1 RoleBinding',
   ]) {
     assert.ok(seen.has(kind), `no ${kind} found in any example (seen: ${[...seen].join(', ')})`);
   }
-  assert.ok(files.some((f) => f.path === '/etc/pi-seed/kubeadm-config.yaml'), 'no /etc/pi-seed/kubeadm-config.yaml found');
+  for (const path of ['/etc/pi-seed/kubeadm-cluster.yaml', 'pi-seed-node.key kubeadm-init.yaml', 'pi-seed-node.key cluster-access.yaml', '/etc/pi-seed/manifests/join-scripts.yaml']) {
+    assert.ok(files.some((f) => f.path === path), `no ${path} found`);
+  }
+  assert.ok(files.some((f) => f.path.startsWith('/etc/pi-seed/manifests/join-scripts.yaml join-')), 'no served JoinConfiguration found');
 });
 
 // --- The schemas can fail: minimal valid documents pass, and each one broken in one place fails.
@@ -64,6 +100,9 @@ const minimal: Record<string, Record<string, unknown>> = {
     discovery: { bootstrapToken: { apiServerEndpoint: '192.168.1.10:6443', token: TOKEN, caCertHashes: [HASH] } },
   },
   KubeletConfiguration: { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration' },
+  ConfigMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } },
+  Role: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'r' } },
+  RoleBinding: { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'r' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' } },
   IPAddressPool: { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'p' }, spec: { addresses: ['10.0.0.0/28'] } },
   L2Advertisement: { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'p' } },
   Namespace: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'n' } },
@@ -167,6 +206,9 @@ const rich: Array<[string, Record<string, unknown>]> = [
       spec: { addresses: ['10.0.0.200-10.0.0.220'], autoAssign: true, avoidBuggyIPs: false, serviceAllocation: { priority: 1, namespaces: ['a'] } },
     },
   ],
+  ['ConfigMap', { ...minimal.ConfigMap, immutable: false, data: { 'a.yaml': 'x', B_1: '' }, binaryData: { 'c-d': 'aGk=' } }],
+  ['Role', { ...minimal.Role, rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['c'], verbs: ['get', 'patch'] }, { nonResourceURLs: ['/healthz'], verbs: ['get'] }] }],
+  ['RoleBinding', { ...minimal.RoleBinding, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:node:w1' }, { kind: 'ServiceAccount', name: 'sa', namespace: 'n' }] }],
   ['L2Advertisement', { ...minimal.L2Advertisement, spec: { ipAddressPools: ['p'], interfaces: ['eth0'], nodeSelectors: [{ matchLabels: { a: 'b' } }] } }],
   [
     'Service',
@@ -263,6 +305,13 @@ const invalid: Array<[string, Record<string, unknown>, RegExp]> = [
   ['a Service without metadata', broken('Service', (d) => delete d.metadata), /must have required property 'metadata'/],
   ['a wrong apiVersion for the kind', broken('Deployment', (d) => (d.apiVersion = 'extensions/v1beta1')), /no schema for apiVersion "extensions\/v1beta1" kind "Deployment"/],
   ['the retired kubeadm v1beta3', broken('InitConfiguration', (d) => (d.apiVersion = 'kubeadm.k8s.io/v1beta3')), /no schema for apiVersion "kubeadm.k8s.io\/v1beta3"/],
+  ['a ConfigMap key with a slash', broken('ConfigMap', (d) => (d.data = { 'a/b': 'x' })), /\/data: property name must be valid/],
+  ['binaryData that is not base64', broken('ConfigMap', (d) => (d.binaryData = { a: 'not base64!' })), /binaryData\/a: must match pattern/],
+  ['a ConfigMap typo', broken('ConfigMap', (d) => (d.binarydata = {})), /unknown field "binarydata"/],
+  ['a PolicyRule without verbs', broken('Role', (d) => (d.rules = [{ resources: ['configmaps'] }])), /rules\/0: must have required property 'verbs'/],
+  ['a PolicyRule typo', broken('Role', (d) => (d.rules = [{ verbs: ['get'], resourceName: ['x'] }])), /rules\/0: unknown field "resourceName"/],
+  ['a RoleBinding without roleRef', broken('RoleBinding', (d) => delete d.roleRef), /must have required property 'roleRef'/],
+  ['a subject kind outside the set', broken('RoleBinding', (d) => (d.subjects = [{ kind: 'user', name: 'x' }])), /subjects\/0\/kind: must be equal to one of/],
   ['an unknown kind', { apiVersion: 'v1', kind: 'ConfigMapp', metadata: { name: 'x' } }, /no schema for apiVersion "v1" kind "ConfigMapp"/],
 ];
 

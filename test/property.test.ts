@@ -12,7 +12,7 @@ import { planCluster } from '../src/plan/plan.js';
 import { publicTree } from '../src/pipeline.js';
 import { KUBERNETES_MAX, KUBERNETES_MIN } from '../src/spec/v1/support.js';
 import { validateText } from '../src/validate/index.js';
-import { cloudInitValidator, missingSchema, runCli, tempDir, testNeeding } from './helpers.js';
+import { cloudInitValidator, fixtureTrust, missingSchema, runCli, tempDir, testNeeding } from './helpers.js';
 
 const RELEASES = ['20.04', '22.04', '24.04', '26.04'] as const;
 const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,14}[a-z0-9]$/).filter((s) => !s.includes('--'));
@@ -68,14 +68,14 @@ function rendered(cluster: ReturnType<typeof validCluster.generate>['value']) {
   const text = yaml.dump(cluster);
   const result = validateText('cluster.yaml', text);
   assert.equal(result.diagnostics.filter((d) => d.severity === 'error'), [], text);
-  return { text, files: publicTree(planCluster(result.spec!)) };
+  return { text, files: publicTree(planCluster(result.spec!), fixtureTrust()) };
 }
 
 test('random valid clusters validate and build deterministically', () => {
   fc.assert(
     fc.property(validCluster, (cluster) => {
       const { text, files: first } = rendered(cluster);
-      const second = publicTree(planCluster(validateText('cluster.yaml', text).spec!));
+      const second = publicTree(planCluster(validateText('cluster.yaml', text).spec!), fixtureTrust());
       assert.equal([...first.keys()], [...second.keys()]);
       for (const [path, file] of first) assert.is(file.content, second.get(path)!.content, `${path} is not deterministic`);
       assert.is(first.size, cluster.nodes.length * 4 + 2);

@@ -26,7 +26,9 @@ test('schema defaults are the defaults the code applies', () => {
   assert.is(props(['os', 'keyboard', 'variant']).default, DEFAULTS.os.keyboard.variant);
   assert.is(props(['admin', 'name']).default, DEFAULTS.admin.name);
   assert.is(props(['admin', 'sshPasswordLogin']).default, DEFAULTS.admin.sshPasswordLogin);
-  assert.is(props(['join', 'port']).default, DEFAULTS.join.port);
+  // No default: join.port is only accepted (with a warning), and an unset tokenTTL means no expiry.
+  assert.is(props(['join', 'port']).default, undefined);
+  assert.is(props(['join', 'tokenTTL']).default, undefined);
   assert.is(props(['addons', 'demo']).default, DEFAULTS.addons.demo);
 });
 

@@ -2,13 +2,16 @@
 // times out after writing admin.conf, a join interrupted after kubelet.conf, an init that never
 // succeeds, a clock that NTP has not set yet (or never sets), an add-on manifest whose bytes are
 // not the pinned ones, a containerd too old for the Kubernetes minor, a kubelet that apt cannot
-// install, and a cluster with no workers. Each converges, or fails in the right phase with the
-// reason the real program gives. Needs root and `ip netns` (see simulation.test.ts).
+// install, and a cluster with no workers; and for the join: a wrong token, a wrong CA hash, a fake
+// control plane, a reboot mid-join. Each converges, or fails in the right phase with the reason
+// the real program gives, or is refused. Needs root and `ip netns` (see simulation.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, builtSeedWorkspace, runCli, tempDir } from './helpers.js';
+import { readSecrets } from '../src/secrets/cluster-secrets.js';
+import { REPO, builtSeedWorkspace, fixtureSecretsFile, runCli, tempDir } from './helpers.js';
 import { SimCluster, canUseNetns, waitFor, type SimNode } from './sim/cluster-sim.js';
 
 const why = canUseNetns();
@@ -32,21 +35,24 @@ function calls(sim: SimCluster, prefix: string): string[] {
 
 const marker = (sim: SimCluster, node: string, phase: string) => existsSync(join(sim.root(node), 'var/lib/pi-seed', `${phase}.done`));
 const logOf = (sim: SimCluster, node: string) => sim.read(node, 'var/log/pi-seed.log');
+/** The report a node could not send yet (no API server), or its last one. */
+const pendingReport = (sim: SimCluster, node: string) => JSON.parse(sim.read(node, 'var/lib/pi-seed/report.json')) as { data: { phase: string; detail: string } };
 
 /** A seed-example cluster in namespaces, handed to `body`, always torn down. */
-async function withSeedCluster(body: (sim: SimCluster, out: string) => Promise<void>): Promise<void> {
-  const { out } = await builtSeedWorkspace('pi-seed-faults-');
+async function withSeedCluster(body: (sim: SimCluster, out: string, config: string) => Promise<void>): Promise<void> {
+  const { out, config } = await builtSeedWorkspace('pi-seed-faults-');
   const sim = new SimCluster(out, NODES);
   try {
     sim.setup(DESKTOP);
-    await body(sim, out);
+    await body(sim, out, config);
   } finally {
     sim.teardown();
   }
 }
 
-scenario('kubeadm init that times out after writing admin.conf is reset and tried again, and the cluster forms', async () => {
-  await withSeedCluster(async (sim) => {
+scenario('kubeadm init that times out after writing admin.conf is reset and tried again with the same CA, and the cluster forms', async () => {
+  await withSeedCluster(async (sim, _out, config) => {
+    const secrets = readSecrets(join(config, '..', 'cluster.secrets.yaml'));
     sim.fault('init-wait-control-plane', 1);
     const master = sim.boot('mas01');
     assert.is(await master.exit, 0, master.output);
@@ -56,9 +62,13 @@ scenario('kubeadm init that times out after writing admin.conf is reset and trie
     assert.match(log, /kubeadm init failed \(try 1 of 3, exit 1\): .*wait-control-plane/);
     assert.match(log, /kubeadm init: try 2 of 3/);
     assert.ok(marker(sim, 'mas01', 'kubeadm-init') && marker(sim, 'mas01', 'flannel'));
-    // The node registered only with the successful try, so the workers now join as usual.
+    // kubeadm reset emptied pki/; the second try found the bundle's CA there again, not its own.
+    assert.is(sim.read('mas01', 'etc/kubernetes/pki/ca.crt'), secrets.certificateAuthorities.cluster.certificate);
+    assert.match(readFileSync(join(sim.doubles, 'init', 'mas01.certs'), 'utf8'), /^ca existing$/m);
+    // So the CA the workers pin is the cluster's, and they join as usual.
     const worker = sim.boot('work01');
     assert.is(await worker.exit, 0, worker.output);
+    assert.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
   });
 });
 
@@ -71,9 +81,10 @@ scenario('an init that fails every time ends after 3 tries in a failed phase wit
     assert.match(master.output, /phase kubeadm-init failed: kubeadm init failed \(try 3 of 3, exit 1\): .*could not initialize a Kubernetes cluster.*Giving up after 3 tries/, master.output);
     assert.not.ok(marker(sim, 'mas01', 'kubeadm-init'));
     assert.not.ok(existsSync(join(sim.root('mas01'), 'var/lib/pi-seed/bootstrap.done')));
-    const state = JSON.parse(sim.read('mas01', 'var/lib/pi-seed/phases.json'));
-    assert.is(state.nodes.mas01.phase, 'failed');
-    assert.match(state.nodes.mas01.error, /could not initialize a Kubernetes cluster/, state.nodes.mas01.error);
+    // No API server to report to: the failure waits in the pending report (and the log).
+    const report = pendingReport(sim, 'mas01');
+    assert.is(report.data.phase, 'failed');
+    assert.match(report.data.detail, /could not initialize a Kubernetes cluster/, report.data.detail);
     // Booting again does not start a fourth try.
     const again = sim.boot('mas01');
     assert.is(await again.exit, 0);
@@ -116,7 +127,9 @@ scenario('a join interrupted in its TLS bootstrap (no kubelet.conf yet) is reset
     assert.match(logOf(sim, 'work01'), /kubeadm join failed \(try 1 of 3, exit 1\): .*kubelet-start/);
     assert.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
     // The stand-in's preflight is as strict as the real one: a second join without the reset fails.
-    const again = sim.exec('work01', ['kubeadm', 'join', '192.168.1.101:6443', '--node-name', 'work01']);
+    const config = join(sim.root('work01'), 'tmp', 'join-again.yaml');
+    writeFileSync(config, sim.read('work01', 'var/lib/pi-seed/join-configuration.template').replace('PI_SEED_BOOTSTRAP_TOKEN', sim.read('work01', 'etc/pi-seed/secrets/token').trim()));
+    const again = sim.exec('work01', ['kubeadm', 'join', '--config', config]);
     assert.is(again.code, 1);
     assert.match(again.stderr, /\[ERROR FileAvailable--etc-kubernetes-kubelet\.conf\]: \/etc\/kubernetes\/kubelet\.conf already exists/);
   });
@@ -197,8 +210,7 @@ scenario('a kubelet apt cannot install (a release day) fails with apt\'s own rea
     const master = sim.boot('mas01');
     assert.is.not(await master.exit, 0);
     assert.match(master.output, /phase kubernetes failed: apt-get install failed \(exit 100\): .*kubelet : Depends: kubernetes-cni/, master.output);
-    const state = JSON.parse(sim.read('mas01', 'var/lib/pi-seed/phases.json'));
-    assert.match(state.nodes.mas01.error, /kubernetes-cni/);
+    assert.match(pendingReport(sim, 'mas01').data.detail, /kubernetes-cni/);
   });
 });
 
@@ -206,6 +218,7 @@ scenario('a cluster without workers removes the control plane\'s exclude-from-ex
   const dir = tempDir('pi-seed-faults-solo-');
   const config = join(dir, 'cluster.yaml');
   copyFileSync(join(REPO, 'examples', 'single-node', 'cluster.yaml'), config);
+  copyFileSync(fixtureSecretsFile('single-node'), join(dir, 'cluster.secrets.yaml'));
   const out = join(dir, 'out');
   const built = await runCli(['build', '--config', config, '--out', out]);
   assert.is(built.code, 0, built.stderr);
@@ -214,12 +227,95 @@ scenario('a cluster without workers removes the control plane\'s exclude-from-ex
     sim.setup({ name: 'desk', address: '192.168.50.50', prefix: 24 });
     const run = sim.boot('solo');
     assert.is(await run.exit, 0, run.output);
-    assert.match(readFileSync(join(sim.doubles, 'labels', 'solo'), 'utf8'), /^node\.kubernetes\.io\/exclude-from-external-load-balancers-$/m);
-    const order = calls(sim, 'kubectl ').map((l) => l.split(' ').slice(0, 2).join(' '));
-    assert.ok(order.indexOf('kubectl label') < order.indexOf('kubectl apply'), 'before the add-ons');
+    const node = JSON.parse(sim.kubectl('solo', ['get', 'node', 'solo', '-o', 'json']).stdout) as { metadata: { labels: Record<string, string> } };
+    assert.ok('node-role.kubernetes.io/control-plane' in node.metadata.labels, 'kubeadm marked it a control plane');
+    assert.not.ok('node.kubernetes.io/exclude-from-external-load-balancers' in node.metadata.labels, JSON.stringify(node.metadata.labels));
+    const order = calls(sim, 'kubectl ');
+    const unlabel = order.findIndex((l) => l.includes('exclude-from-external-load-balancers-'));
+    const flannel = order.findIndex((l) => l.includes('kube-flannel.yml'));
+    assert.ok(unlabel >= 0 && unlabel < flannel, 'before the add-ons');
   } finally {
     sim.teardown();
   }
+});
+
+// --- the join, against the API server ---
+
+scenario('a reboot mid-join (power cut in the TLS bootstrap) resets and joins at the next boot', async () => {
+  await withSeedCluster(async (sim) => {
+    const master = sim.boot('mas01');
+    assert.is(await master.exit, 0, master.output);
+    // The first try fails in kubelet-start; the power goes before the bootstrap's own retry.
+    sim.fault('join-kubelet-start', 1);
+    sim.extraEnv.PI_SEED_KUBEADM_RETRY_DELAY_SECONDS = '30';
+    sim.boot('work01');
+    await waitFor('the first join try failing', () => /kubeadm join: next try in/.test(sim.readSafe('work01', 'var/log/pi-seed.log')), 60_000);
+    await sim.powerOff('work01');
+    assert.not.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
+    assert.ok(existsSync(join(sim.root('work01'), 'etc/kubernetes/bootstrap-kubelet.conf')), 'the cut-off try left its files');
+    sim.extraEnv.PI_SEED_KUBEADM_RETRY_DELAY_SECONDS = '0';
+    const second = sim.boot('work01');
+    assert.is(await second.exit, 0, second.output);
+    assert.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
+    assert.ok(calls(sim, 'kubeadm reset -f').length >= 1, 'reset before the next try');
+  });
+});
+
+scenario('a card whose token the cluster does not know is refused (401) and never joins', async () => {
+  await withSeedCluster(async (sim) => {
+    const master = sim.boot('mas01');
+    assert.is(await master.exit, 0, master.output);
+    // A card of the right shape but a token this cluster never listed (another build's card).
+    const key = join(sim.root('work02'), 'boot/firmware/pi-seed-node.key');
+    writeFileSync(key, readFileSync(key, 'utf8').replace(/^[a-z0-9]{6}\.[a-z0-9]{16}$/m, 'abcdef.0123456789abcdef'));
+    sim.boot('work02');
+    await waitFor('the refusal in the log', () => /refuses this card's token \(401\)/.test(sim.readSafe('work02', 'var/log/pi-seed.log')), 25_000);
+    await sim.powerOff('work02');
+    assert.not.ok(existsSync(join(sim.doubles, 'joined', 'work02')));
+    assert.is(calls(sim, 'kubeadm join').length, 0, 'kubeadm join never ran');
+  });
+});
+
+scenario('a served JoinConfiguration whose CA hash is not the cluster CA\'s: kubeadm\'s pinning refuses it', async () => {
+  await withSeedCluster(async (sim) => {
+    const master = sim.boot('mas01');
+    assert.is(await master.exit, 0, master.output);
+    const served = JSON.parse(sim.kubectl('mas01', ['-n', 'pi-seed', 'get', 'configmap', 'join-work01', '-o', 'json']).stdout) as { binaryData: Record<string, string> };
+    const wrong = Buffer.from(served.binaryData['join-configuration.yaml']!, 'base64').toString('utf8').replace(/sha256:[0-9a-f]{64}/, `sha256:${'0'.repeat(64)}`);
+    const patched = sim.kubectl('mas01', ['-n', 'pi-seed', 'patch', 'configmap', 'join-work01', '--type', 'merge', '-p', JSON.stringify({ binaryData: { 'join-configuration.yaml': Buffer.from(wrong).toString('base64') } })]);
+    assert.is(patched.code, 0, patched.stderr);
+    const worker = sim.boot('work01');
+    assert.is(await worker.exit, 0, 'it gives up cleanly after its tries');
+    assert.is(calls(sim, 'kubeadm join').length, 3);
+    assert.match(logOf(sim, 'work01'), /none of the public keys "sha256:[0-9a-f]{64}" are pinned/);
+    assert.not.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
+  });
+});
+
+scenario('a fake control plane (TLS with another CA) is never trusted; the worker joins once the real one answers', async () => {
+  await withSeedCluster(async (sim) => {
+    // The fake answers on the control plane's address with a certificate of its own.
+    const fake = join(sim.work, 'fake');
+    mkdirSync(fake, { recursive: true });
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:192.168.1.101', '-keyout', join(fake, 'key.pem'), '-out', join(fake, 'cert.pem')], { encoding: 'utf8' });
+    assert.is(made.status, 0, made.stderr);
+    const server = `require('node:https').createServer({ key: require('node:fs').readFileSync(${JSON.stringify(join(fake, 'key.pem'))}), cert: require('node:fs').readFileSync(${JSON.stringify(join(fake, 'cert.pem'))}) }, (q, r) => { require('node:fs').appendFileSync(${JSON.stringify(join(fake, 'served.log'))}, q.url + '\\n'); r.end('{}'); }).listen(6443, '192.168.1.101'); setTimeout(() => process.exit(0), 60000);`;
+    const impostor = spawn('ip', ['netns', 'exec', sim.ns('mas01'), process.execPath, '-e', server], { stdio: 'ignore' });
+    try {
+      const worker = sim.boot('work01');
+      await waitFor('the worker refusing the fake', () => /TLS verification against the cluster CA failed/.test(sim.readSafe('work01', 'var/log/pi-seed.log')), 30_000);
+      assert.not.ok(existsSync(join(fake, 'served.log')), 'no request reached the fake: the TLS handshake failed first');
+      impostor.kill('SIGKILL');
+      await new Promise((resolve) => impostor.on('close', resolve));
+      // The real control plane comes up; the worker, still polling, joins it.
+      const master = sim.boot('mas01');
+      assert.is(await master.exit, 0, master.output);
+      assert.is(await worker.exit, 0, worker.output);
+      assert.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
+    } finally {
+      impostor.kill('SIGKILL');
+    }
+  });
 });
 
 function readSafe(path: string): string {

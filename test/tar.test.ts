@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { extract, type Header } from 'tar-stream';
 import { REPO, readTree, runCli, seedWorkspace, testWithTools } from './helpers.js';
 
-const seedConfig = (): string => seedWorkspace('pi-seed-tar-', 'a1').config;
+const seedConfig = (): string => seedWorkspace('pi-seed-tar-').config;
 
 /** Runs the shipped CLI under a shell with the given umask and time zone; returns stdout bytes. */
 function cliUnder(umask: string, tz: string, args: string[]): Buffer {

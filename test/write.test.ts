@@ -17,7 +17,7 @@ const STOCK = {
 
 /** A workspace with the seed config, a fixed cluster key, its built out/ and a stock card. */
 async function workspace(): Promise<{ dir: string; config: string; card: string; out: string }> {
-  const { dir, config, out } = await builtSeedWorkspace('pi-seed-write-', 'ef');
+  const { dir, config, out } = await builtSeedWorkspace('pi-seed-write-');
   const card = join(dir, 'system-boot');
   mkdirSync(card);
   for (const [name, content] of Object.entries(STOCK)) writeFileSync(join(card, name), content);

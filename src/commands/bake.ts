@@ -34,7 +34,7 @@ export function outputPaths(output: string | undefined, nodes: readonly string[]
 
 export function runBake(options: BakeOptions, io: Io): Promise<number> {
   return reportingProblems(io, async () => {
-    const seeds = loadSeeds({ config: options.config, strict: options.strict, nodes: options.nodes, createSecrets: true }, io);
+    const seeds = await loadSeeds({ config: options.config, strict: options.strict, nodes: options.nodes, createSecrets: true }, io);
     if (!seeds) return EXIT_INVALID;
     const outputs = outputPaths(options.output, seeds.nodes.map((n) => n.name));
     for (const output of outputs) mkdirSync(dirname(output), { recursive: true });

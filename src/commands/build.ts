@@ -6,8 +6,8 @@ import { hasErrors } from '../diagnostics.js';
 import { compareTree } from '../emit/compare.js';
 import { outputPathProblem } from '../emit/paths.js';
 import { type OutputWriteResult, generatedNodeDirs, removeStaleStaging, writeOutputTree } from '../emit/output-dir.js';
-import { fullFiles, loadCluster, outputEntries, publicFiles, selectNodes } from '../pipeline.js';
-import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
+import { clusterTrust, fullFiles, loadCluster, outputEntries, publicFiles, selectNodes } from '../pipeline.js';
+import { type LoadedSecrets, createSecrets, loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
 import { writeFileAtomic } from '../emit/atomic.js';
 import { loadSeeds } from '../emit/card-files.js';
 import { ProblemError, reportingProblems } from '../emit/problem-error.js';
@@ -22,9 +22,11 @@ export interface BuildOptions {
   check: boolean;
   /** Injected for tests; a CSPRNG in production. */
   random?: (n: number) => Buffer;
+  /** Injected for tests: when new certificate authorities start (backdated a day). */
+  now?: Date;
 }
 
-export function runBuild(options: BuildOptions, io: Io): number {
+export async function runBuild(options: BuildOptions, io: Io): Promise<number> {
   const loaded = loadCluster(options.config, options.strict);
   const plan = loaded.plan;
   const unknown = plan ? selectNodes(plan, options.nodes) : [];
@@ -37,8 +39,12 @@ export function runBuild(options: BuildOptions, io: Io): number {
     return EXIT_USAGE;
   }
 
+  const workers = plan.workers.map((w) => w.name);
   if (options.check) {
-    const changes = compareTree(options.out, publicFiles(plan, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);
+    // Nothing is written: without secrets yet, throwaway ones show which files would change.
+    const found = await loadOrCreateSecrets(options.config, options.random ?? randomBytes, false, workers);
+    const trust = clusterTrust(found?.secrets ?? (await createSecrets(options.random ?? randomBytes, workers, options.now ?? new Date())));
+    const changes = compareTree(options.out, publicFiles(plan, trust, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);
     if (changes.length === 0) {
       io.err(`${options.out}: up to date\n`);
       return EXIT_OK;
@@ -48,8 +54,8 @@ export function runBuild(options: BuildOptions, io: Io): number {
     return EXIT_INVALID;
   }
 
-  const secrets = loadOrCreateSecrets(options.config, options.random ?? randomBytes, true)!;
-  if (secrets.created) io.err(`created ${secrets.path} (mode 0600): back it up and never commit it\n`);
+  const secrets = (await loadOrCreateSecrets(options.config, options.random ?? randomBytes, true, workers, options.now))!;
+  reportSecrets(io, secrets);
   const all = options.nodes.length === 0;
   const prune = all ? generatedNodeDirs(options.out).filter((dir) => !plan.nodes.some((n) => n.name === dir)) : [];
   removeStaleStaging(options.out);
@@ -57,6 +63,16 @@ export function runBuild(options: BuildOptions, io: Io): number {
   io.err(writeReport(options.out, written));
   for (const name of prune) io.err(`removed ${options.out}/${name}/ (no longer in the cluster)\n`);
   return EXIT_OK;
+}
+
+/** What a build did to cluster.secrets.yaml, if anything (shared with write, bake and build --tar). */
+export function reportSecrets(io: Io, loaded: LoadedSecrets): void {
+  if (loaded.secrets.publicTestKeys) {
+    const warning = msg.publicTestKeys(loaded.path);
+    io.err(`warning[${warning.code}]: ${warning.message}\n  = hint: ${warning.hint}\n`);
+  }
+  if (loaded.created) io.err(`created ${loaded.path} (mode 0600): back it up and never commit it\n`);
+  else if (loaded.added.length > 0) io.err(`added a join token for ${loaded.added.join(', ')} to ${loaded.path}\n`);
 }
 
 /** Past this many, a build names a count instead of every folder it wrote. */
@@ -83,7 +99,7 @@ export function runBuildTar(options: Omit<BuildOptions, 'out' | 'check'> & { tar
   return reportingProblems(io, async () => {
     const toStdout = options.tar === TAR_STDOUT;
     if (toStdout && process.stdout.isTTY) throw new ProblemError(msg.tarToTerminal(), EXIT_USAGE);
-    const seeds = loadSeeds({ config: options.config, strict: options.strict, nodes: options.nodes, createSecrets: true }, io);
+    const seeds = await loadSeeds({ config: options.config, strict: options.strict, nodes: options.nodes, createSecrets: true }, io);
     if (!seeds) return EXIT_INVALID;
     const archive = await deterministicTar(nodeTarFiles(seeds.plan, seeds.secrets, options.nodes));
     if (toStdout) {

@@ -1,41 +1,71 @@
-// pi-seed status: asks the control plane's join service (authenticated with the admin key
-// derived from cluster.secrets.yaml) how far each node is, and prints a table or JSON.
-import { EXIT_INVALID, EXIT_OK, type Io, reportDiagnostics } from '../cli-io.js';
-import { hasErrors } from '../diagnostics.js';
-import { formatStatusTable, requestStatus } from '../join/status-client.js';
-import { loadCluster } from '../pipeline.js';
-import { loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
+// pi-seed status: reads the Nodes and the nodes' reports from the API server, as a short-lived
+// admin (a client certificate minted in memory from the cluster CA), verifying the server against
+// that CA, and prints a table or JSON in cluster.yaml's order (docs/join-protocol.md).
+import { EXIT_INVALID, EXIT_OK, type Io } from '../cli-io.js';
+import { formatProblem, reportingProblems } from '../emit/problem-error.js';
+import { type AdminCredentials, mintAdminCredentials } from '../kube/admin-credentials.js';
+import { clusterAccess } from '../kube/access.js';
+import { ApiUnavailable, readClusterObjects } from '../kube/api-client.js';
+import { clusterStatus, formatStatusTable } from '../kube/status-report.js';
 
 export interface StatusOptions {
   config: string;
   json: boolean;
   watch: boolean;
-  address?: string;
+  /** host or host:port of the API server instead of the control plane's address. */
+  server?: string;
   /** Seconds between refreshes with --watch. */
   intervalSeconds?: number;
+  /** Stop --watch after this many refreshes (tests); unbounded by default, until Ctrl-C. */
+  maxRefreshes?: number;
+  /** Per-request deadline (tests). */
+  timeoutMs?: number;
 }
 
-export async function runStatus(options: StatusOptions, io: Io): Promise<number> {
-  const loaded = loadCluster(options.config);
-  reportDiagnostics(io, loaded.diagnostics.filter((d) => d.severity === 'error'), loaded.source?.text);
-  if (!loaded.plan || hasErrors(loaded.diagnostics)) return EXIT_INVALID;
-  const plan = loaded.plan;
-  const secrets = loadOrCreateSecrets(options.config, () => Buffer.alloc(0), false);
-  if (!secrets) {
-    io.err(`error: no cluster.secrets.yaml beside ${options.config}\n  = hint: status authenticates with the key \`pi-seed build\` created; run it from the folder you built in\n`);
-    return EXIT_INVALID;
-  }
-  const address = options.address ?? plan.controlPlane.address;
-  const port = plan.join.port;
-  for (;;) {
+const CREDENTIAL_TTL_MS = 10 * 60 * 1000;
+/** Mint a fresh certificate when the one in hand has less than this left (long --watch). */
+const RENEW_BEFORE_MS = 60 * 1000;
+
+export function runStatus(options: StatusOptions, io: Io): Promise<number> {
+  return reportingProblems(io, async () => {
+    const access = clusterAccess(options.config, options.server, io, 'status authenticates with a certificate signed by the cluster CA that `pi-seed build` creates');
+    if (!access) return EXIT_INVALID;
+    const ca = access.secrets.certificateAuthorities.cluster;
+    let credentials: AdminCredentials | null = null;
+    let stopped = false;
+    let wake: () => void = () => {};
+    const stop = () => {
+      stopped = true;
+      wake();
+    };
+    if (options.watch) process.once('SIGINT', stop);
     try {
-      const status = await requestStatus({ address, port, clusterKey: secrets.secrets.clusterKey, timeoutMs: 10_000 });
-      io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status.nodes));
-    } catch (err) {
-      io.err(`error: cannot get the status from ${address}:${port}: ${(err as Error).message}\n  = hint: the join service starts once the control plane has run kubeadm init; check that this machine reaches ${address}\n`);
-      if (!options.watch) return EXIT_INVALID;
+      for (let refresh = 1; ; refresh++) {
+        if (!credentials || credentials.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS) credentials = await mintAdminCredentials({ ca, ttlMs: CREDENTIAL_TTL_MS });
+        let ok = true;
+        try {
+          const objects = await readClusterObjects({ cluster: access.plan.cluster.name, server: access.server, caCertificate: ca.certificate, credentials, timeoutMs: options.timeoutMs });
+          const status = clusterStatus(access.plan, access.server, objects.nodes, objects.reports);
+          if (options.watch && !options.json) io.out(`${new Date().toISOString()}  ${status.cluster} at ${status.server}\n`);
+          io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status));
+        } catch (err) {
+          if (!(err instanceof ApiUnavailable)) throw err;
+          ok = false;
+          io.err(formatProblem(err.problem));
+        }
+        if (!options.watch) return ok ? EXIT_OK : EXIT_INVALID;
+        if (stopped || (options.maxRefreshes !== undefined && refresh >= options.maxRefreshes)) return ok ? EXIT_OK : EXIT_INVALID;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, (options.intervalSeconds ?? 5) * 1000);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (stopped) return ok ? EXIT_OK : EXIT_INVALID;
+      }
+    } finally {
+      process.removeListener('SIGINT', stop);
     }
-    if (!options.watch) return EXIT_OK;
-    await new Promise((resolve) => setTimeout(resolve, (options.intervalSeconds ?? 5) * 1000));
-  }
+  });
 }

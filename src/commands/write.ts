@@ -14,8 +14,8 @@ export interface WriteOptions {
 }
 
 export function runWrite(options: WriteOptions, io: Io): Promise<number> {
-  return reportingProblems(io, () => {
-    const seeds = loadSeeds(
+  return reportingProblems(io, async () => {
+    const seeds = await loadSeeds(
       {
         config: options.config,
         strict: options.strict,

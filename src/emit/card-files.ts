@@ -7,7 +7,7 @@ import { fullTree, loadCluster, selectNodes } from '../pipeline.js';
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
 import { cmdline } from '../render/boot-files.js';
 import { NODE_KEY_FILE } from '../render/user-data.js';
-import { CLUSTER_KEY_BYTES, type ClusterSecrets, loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
+import { type ClusterSecrets, createSecrets, loadOrCreateSecrets } from '../secrets/cluster-secrets.js';
 import { type CmdlineTarget, piSeedCmdlineFlags } from './cmdline-merge.js';
 
 export interface CardFile {
@@ -80,7 +80,7 @@ export interface LoadedSeeds {
 }
 
 /** Loads and validates the cluster, checks the node names and loads (or creates) the secrets; null after reporting problems. */
-export function loadSeeds(selection: SeedSelection, io: Io): LoadedSeeds | null {
+export async function loadSeeds(selection: SeedSelection, io: Io): Promise<LoadedSeeds | null> {
   const loaded = loadCluster(selection.config, selection.strict);
   const plan = loaded.plan;
   const unknown = plan ? selectNodes(plan, selection.nodes) : [];
@@ -88,8 +88,10 @@ export function loadSeeds(selection: SeedSelection, io: Io): LoadedSeeds | null 
   if (!plan || hasErrors(loaded.diagnostics) || unknown.length > 0) return null;
   const nodes = selection.nodes.length === 0 ? plan.nodes : plan.nodes.filter((n) => selection.nodes.includes(n.name));
   selection.checkDestination?.(plan, nodes);
-  const found = loadOrCreateSecrets(selection.config, randomBytes, selection.createSecrets);
+  const workers = plan.workers.map((w) => w.name);
+  const found = await loadOrCreateSecrets(selection.config, randomBytes, selection.createSecrets, workers);
   if (found?.created) io.err(`created ${found.path} (mode 0600): back it up and never commit it\n`);
-  // A dry run without secrets plans with a throwaway key: it shows which files change, never their bytes.
-  return { plan, nodes, secrets: found?.secrets ?? { clusterKey: randomBytes(CLUSTER_KEY_BYTES) }, secretsMissing: !found };
+  else if (found && found.added.length > 0 && selection.createSecrets) io.err(`added a join token for ${found.added.join(', ')} to ${found.path}\n`);
+  // A dry run without secrets plans with throwaway ones: it shows which files change, never their bytes.
+  return { plan, nodes, secrets: found?.secrets ?? (await createSecrets(randomBytes, workers, new Date())), secretsMissing: !found };
 }

@@ -16,6 +16,18 @@ export interface PlannedNode {
   memoryGB: number;
 }
 
+/**
+ * The cluster CA as the nodes see it: public material from cluster.secrets.yaml that the
+ * renderers need (workers pin the CA; join configurations carry its hash). Kept out of the plan
+ * because the plan comes from cluster.yaml alone and the secrets are made after it.
+ */
+export interface ClusterTrust {
+  /** The cluster CA certificate, PEM. */
+  caCertificate: string;
+  /** kubeadm's pin: "sha256:" + hex SHA-256 of the CA's SubjectPublicKeyInfo. */
+  caCertHash: string;
+}
+
 export interface ClusterPlan {
   cluster: { name: string; domain: string };
   kubernetes: {
@@ -53,7 +65,8 @@ export interface ClusterPlan {
     ntpClient: 'timesyncd' | 'chrony';
   };
   admin: { name: string; sshAuthorizedKeys: string[]; passwordHash: string | null; sshPasswordLogin: boolean };
-  join: { port: number };
+  /** null: each worker's bootstrap token lives until its node has joined (docs/join-protocol.md). */
+  join: { tokenTTL: string | null };
   addons: { demo: { image: string } | null };
   controlPlane: PlannedNode;
   workers: PlannedNode[];
@@ -115,7 +128,7 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
       passwordHash: spec.admin.passwordHash ?? null,
       sshPasswordLogin: spec.admin.sshPasswordLogin,
     },
-    join: { port: spec.join.port },
+    join: { tokenTTL: spec.join.tokenTTL ?? null },
     addons: { demo: spec.addons.demo ? { image: DEMO_IMAGE } : null },
     controlPlane: nodes.find((n) => n.role === 'control-plane')!,
     workers: nodes.filter((n) => n.role === 'worker'),

@@ -1,36 +1,12 @@
 // The files cloud-init drops on a node (write_files entries), besides user-data's own keys.
-import { JOIN_CONFIG_API_VERSION, serializeJoinConfig } from '../join/protocol.js';
-import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
-import { demoApp, kubeadmConfig, metallbPool } from './kubernetes.js';
+import { type ClusterPlan, type ClusterTrust, type PlannedNode } from '../plan/plan.js';
+import { demoApp, joinScripts, kubeadmClusterConfiguration, metallbPool } from './kubernetes.js';
 import { renderTemplate, templateText } from './templates.js';
 
 export interface WriteFile {
   path: string;
   permissions: '0644' | '0600' | '0755';
   content: string;
-}
-
-/** Non-secret settings for the join service and client (keys per docs/join-protocol.md). */
-export function joinConfig(plan: ClusterPlan, node: PlannedNode): string {
-  return serializeJoinConfig({
-    apiVersion: JOIN_CONFIG_API_VERSION,
-    cluster: plan.cluster.name,
-    node: node.name,
-    role: node.role,
-    master: { name: plan.controlPlane.name, address: plan.controlPlane.address, port: plan.join.port },
-    apiServerEndpoint: `${plan.controlPlane.address}:${plan.kubernetes.apiServerPort}`,
-    // Only the control plane needs the worker list; leaving it off the workers keeps each
-    // worker's user-data from growing with the cluster.
-    ...(node.role === 'control-plane' ? { workers: plan.workers.map((w) => w.name) } : {}),
-    keyFile: '/etc/pi-seed/node.key',
-    stateDir: '/var/lib/pi-seed',
-    logFile: '/var/log/pi-seed.log',
-    kubeconfig: '/etc/kubernetes/admin.conf',
-    caCert: '/etc/kubernetes/pki/ca.crt',
-    tokenTTL: '30m',
-    // Workers poll at most this far apart, so one joins within seconds of the service coming up.
-    backoffCapSeconds: 10,
-  });
 }
 
 const hostsByPlan = new WeakMap<ClusterPlan, string>();
@@ -57,6 +33,8 @@ const NTP_CLIENTS = {
 export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
   return renderTemplate('bootstrap.sh.hbs', {
     node,
+    // One script per role: each carries only its own half (a worker's user-data stays small).
+    isControlPlane: node.role === 'control-plane',
     admin: plan.admin,
     kubernetes: plan.kubernetes,
     metallbUrl: plan.kubernetes.metallb?.url ?? '',
@@ -67,6 +45,7 @@ export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
     ntpServers: plan.network.ntp.join(' '),
     ntpUnit: NTP_CLIENTS[plan.os.ntpClient].unit,
     abBoot: plan.os.bootLayout === 'ab' ? 1 : 0,
+    apiServer: `${plan.controlPlane.address}:${plan.kubernetes.apiServerPort}`,
   });
 }
 
@@ -83,16 +62,19 @@ function ntpFile(plan: ClusterPlan): WriteFile | null {
   return { path: client.path, permissions: '0644', content: renderTemplate(client.template, { servers: plan.network.ntp }) };
 }
 
-export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[] {
+/** Every node of the cluster with its role, one per line: the control plane makes their reports. */
+export function nodeList(plan: ClusterPlan): string {
+  return plan.nodes.map((n) => `${n.name} ${n.role}\n`).join('');
+}
+
+export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode, trust: ClusterTrust): WriteFile[] {
   const files: WriteFile[] = [
     { path: '/usr/local/sbin/pi-seed-bootstrap', permissions: '0755', content: bootstrapScript(plan, node) },
     { path: '/etc/systemd/system/pi-seed-bootstrap.service', permissions: '0644', content: templateText('pi-seed-bootstrap.service') },
     { path: '/usr/local/lib/pi-seed/containerd-systemd-cgroup.sh', permissions: '0755', content: templateText('containerd-systemd-cgroup.sh') },
-    // The join client and what it shares with the service; the service itself is added below
-    // for the control plane only.
-    { path: '/usr/local/lib/pi-seed/pi_seed_join.py', permissions: '0644', content: templateText('join/pi_seed_join.py') },
-    { path: '/usr/local/lib/pi-seed/pi_seed_join_core.py', permissions: '0644', content: templateText('join/pi_seed_join_core.py') },
-    { path: '/etc/pi-seed/join.json', permissions: '0644', content: joinConfig(plan, node) },
+    // Public: every node verifies the API server against it (the control plane's copy is the one
+    // kubeadm init uses, from the key file).
+    { path: '/etc/pi-seed/cluster-ca.crt', permissions: '0644', content: trust.caCertificate },
     { path: '/etc/pi-seed/hosts', permissions: '0644', content: clusterHosts(plan) },
     { path: '/etc/modules-load.d/pi-seed-kubernetes.conf', permissions: '0644', content: templateText('modules-kubernetes.conf') },
     { path: '/etc/sysctl.d/90-pi-seed-kubernetes.conf', permissions: '0644', content: templateText('sysctl-kubernetes.conf') },
@@ -104,10 +86,14 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[
     files.push({ path: '/etc/sysctl.d/90-pi-seed-ipv6-off.conf', permissions: '0644', content: renderTemplate('sysctl-ipv6-off.conf.hbs', { interface: plan.network.interface }) });
   }
   if (node.role === 'control-plane') {
-    files.push({ path: '/etc/pi-seed/kubeadm-config.yaml', permissions: '0600', content: kubeadmConfig(plan) });
+    // The InitConfiguration (it lists the tokens) comes from the key file; this is the rest.
+    files.push({ path: '/etc/pi-seed/kubeadm-cluster.yaml', permissions: '0644', content: kubeadmClusterConfiguration(plan) });
     files.push({ path: '/etc/pi-seed/addons.sha256', permissions: '0644', content: addonChecksums(plan) });
-    files.push({ path: '/usr/local/lib/pi-seed/pi_seed_join_server.py', permissions: '0644', content: templateText('join/pi_seed_join_server.py') });
-    files.push({ path: '/etc/systemd/system/pi-seed-join.service', permissions: '0644', content: renderTemplate('pi-seed-join.service.hbs', { node }) });
+    files.push({ path: '/etc/pi-seed/nodes', permissions: '0644', content: nodeList(plan) });
+    files.push({ path: '/etc/pi-seed/manifests/join-scripts.yaml', permissions: '0644', content: joinScripts(plan, trust) });
+    files.push({ path: '/usr/local/sbin/pi-seed-nodes', permissions: '0755', content: templateText('pi-seed-nodes.sh') });
+    files.push({ path: '/etc/systemd/system/pi-seed-nodes.service', permissions: '0644', content: templateText('pi-seed-nodes.service') });
+    files.push({ path: '/etc/systemd/system/pi-seed-nodes.timer', permissions: '0644', content: templateText('pi-seed-nodes.timer') });
     const pool = metallbPool(plan);
     if (pool) files.push({ path: '/etc/pi-seed/manifests/metallb-pool.yaml', permissions: '0644', content: pool });
     const demo = demoApp(plan);

@@ -1,7 +1,7 @@
 // user-data: the #cloud-config document. Only keys that cloud-init has understood since 20.1
 // (the 20.04 image's version) are used; everything else happens in the bootstrap script that
 // write_files delivers (see docs/bootstrap.md).
-import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
+import { type ClusterPlan, type ClusterTrust, type PlannedNode } from '../plan/plan.js';
 import { nodeWriteFiles } from './node-files.js';
 import { toYaml } from './yaml.js';
 
@@ -21,7 +21,7 @@ export const SECURE_KEY_COMMAND = [
   'fi',
 ].join('\n');
 
-export function userData(plan: ClusterPlan, node: PlannedNode): string {
+export function userData(plan: ClusterPlan, node: PlannedNode, trust: ClusterTrust): string {
   const admin = plan.admin;
   const user: Record<string, unknown> = {
     name: admin.name,
@@ -45,7 +45,7 @@ export function userData(plan: ClusterPlan, node: PlannedNode): string {
     users: [user],
     ssh_pwauth: admin.sshPasswordLogin,
     bootcmd: [['sh', '-c', SECURE_KEY_COMMAND]],
-    write_files: nodeWriteFiles(plan, node).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content })),
+    write_files: nodeWriteFiles(plan, node, trust).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content })),
     runcmd: [
       ['systemctl', 'daemon-reload'],
       ['systemctl', 'enable', 'pi-seed-bootstrap.service'],

@@ -3,7 +3,7 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://pi-seed.dev/schemas/cluster.schema.json","title":"pi-seed cluster description (apiVersion pi-seed/v1)","description":"One file describes the whole Raspberry Pi Kubernetes cluster. pi-seed turns it into cloud-init files for each node's SD-card boot partition.","type":"object","additionalProperties":false,"required":["apiVersion","cluster","network","nodes"],"properties":{"apiVersion":{"description":"Version of this file format. Only pi-seed/v1 exists.","const":"pi-seed/v1"},"cluster":{"type":"object","additionalProperties":false,"required":["name","domain"],"properties":{"name":{"description":"Cluster name (kubeadm clusterName). An RFC 1123 label.","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"domain":{"description":"DNS domain of the LAN; each node's FQDN is <node>.<domain>.","type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"}}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"properties":{"version":{"description":"Kubernetes minor version, installed from pkgs.k8s.io. Supported: 1.31 to 1.37 (1.31 to 1.34 are past their end of life; Ubuntu 20.04 runs at most 1.35).","type":"string","pattern":"^1\\.[0-9]{2}$","default":"1.37"},"podCIDR":{"description":"Pod network (kubeadm podSubnet, Flannel's Network).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.244.0.0/16"},"serviceCIDR":{"description":"Service network (kubeadm serviceSubnet).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.96.0.0/12"},"cni":{"description":"Pod network add-on. Flannel (VXLAN) is the only one supported.","enum":["flannel"],"default":"flannel"},"metallb":{"type":"object","additionalProperties":false,"required":["addresses"],"properties":{"addresses":{"description":"LoadBalancer address pool on the LAN: a range \"A-B\" or a CIDR.","type":"string","pattern":"^[0-9./-]+$"}}}}},"network":{"type":"object","additionalProperties":false,"required":["subnet","gateway"],"properties":{"interface":{"description":"Wired interface name on the Pi.","type":"string","pattern":"^[a-z][a-z0-9]{0,14}$","default":"eth0"},"subnet":{"description":"LAN subnet the nodes live on, e.g. 192.168.1.0/24.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},"gateway":{"description":"Default gateway (your router).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"dns":{"description":"DNS servers. Default: the gateway.","type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"}},"ipv6":{"description":"Keep IPv6 on. Off (the seed's choice) disables it with sysctls.","type":"boolean","default":false},"ntp":{"description":"Time servers (host names or addresses), e.g. your router, for a LAN that blocks public NTP. Default: the Ubuntu release's own (chrony with NTS on 26.04, which needs TCP 4460 besides UDP 123). A Pi has no clock battery: nothing is downloaded at first boot before the clock is synchronised.","type":"array","minItems":1,"maxItems":4,"uniqueItems":true,"items":{"type":"string","pattern":"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"}}}},"os":{"type":"object","additionalProperties":false,"default":{},"properties":{"ubuntu":{"description":"Ubuntu Server release flashed on the cards.","enum":["20.04","22.04","24.04","26.04"],"default":"24.04"},"timezone":{"description":"IANA time zone, e.g. Asia/Tokyo.","type":"string","pattern":"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$","default":"Etc/UTC"},"keyboard":{"type":"object","additionalProperties":false,"default":{},"properties":{"layout":{"description":"XKB layout, e.g. us, jp, de.","type":"string","pattern":"^[a-z]{2,8}$","default":"us"},"model":{"description":"XKB model, e.g. pc105, jp106.","type":"string","pattern":"^[a-z0-9_]{1,32}$","default":"pc105"},"variant":{"description":"XKB variant, empty for the default.","type":"string","pattern":"^[a-z0-9_-]{0,32}$","default":""}}},"locale":{"description":"System locale, e.g. en_US.UTF-8 or ja_JP.UTF-8.","type":"string","pattern":"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$","default":"en_US.UTF-8"}}},"admin":{"type":"object","additionalProperties":false,"default":{},"properties":{"name":{"description":"Login user on every node (gets sudo and the kubeconfig on the control plane). A Linux user name: lower-case letters, digits, \"_\" and \"-\", starting with a letter or \"_\", at most 32 characters.","type":"string","pattern":"^[a-z_][a-z0-9_-]{0,31}$","default":"ubuntu"},"sshAuthorizedKeys":{"description":"Public keys allowed to log in over SSH.","type":"array","items":{"type":"string","pattern":"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},"default":[]},"passwordHash":{"description":"Optional crypt(3) hash (mkpasswd -m sha-512) for console/sudo login. Never a plain password.","type":"string","pattern":"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},"sshPasswordLogin":{"description":"Allow password login over SSH. Off by default: use keys.","type":"boolean","default":false}}},"join":{"type":"object","additionalProperties":false,"default":{},"properties":{"port":{"description":"TCP port of the control plane's join service on the LAN.","type":"integer","minimum":1024,"maximum":65535,"default":7080}}},"nodes":{"description":"Every Pi of the cluster. Exactly one control-plane node for now.","type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","role","address","board"],"properties":{"name":{"description":"Hostname, an RFC 1123 label (lower case, digits, '-').","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"role":{"enum":["control-plane","worker"]},"address":{"description":"Static IPv4 address on the LAN.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"board":{"description":"Raspberry Pi model.","enum":["pi3b","pi4","pi5"]},"memory":{"description":"RAM of the board, e.g. 1GB, 4GB, 8GB.","enum":["1GB","2GB","4GB","8GB","16GB"]}}}},"addons":{"type":"object","additionalProperties":false,"default":{},"properties":{"demo":{"description":"Deploy the seed's demo: nginx showing the node's hostname behind a LoadBalancer on port 8080.","type":"boolean","default":false}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://pi-seed.dev/schemas/cluster.schema.json","title":"pi-seed cluster description (apiVersion pi-seed/v1)","description":"One file describes the whole Raspberry Pi Kubernetes cluster. pi-seed turns it into cloud-init files for each node's SD-card boot partition.","type":"object","additionalProperties":false,"required":["apiVersion","cluster","network","nodes"],"properties":{"apiVersion":{"description":"Version of this file format. Only pi-seed/v1 exists.","const":"pi-seed/v1"},"cluster":{"type":"object","additionalProperties":false,"required":["name","domain"],"properties":{"name":{"description":"Cluster name (kubeadm clusterName). An RFC 1123 label.","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"domain":{"description":"DNS domain of the LAN; each node's FQDN is <node>.<domain>.","type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"}}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"properties":{"version":{"description":"Kubernetes minor version, installed from pkgs.k8s.io. Supported: 1.31 to 1.37 (1.31 to 1.34 are past their end of life; Ubuntu 20.04 runs at most 1.35).","type":"string","pattern":"^1\\.[0-9]{2}$","default":"1.37"},"podCIDR":{"description":"Pod network (kubeadm podSubnet, Flannel's Network).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.244.0.0/16"},"serviceCIDR":{"description":"Service network (kubeadm serviceSubnet).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.96.0.0/12"},"cni":{"description":"Pod network add-on. Flannel (VXLAN) is the only one supported.","enum":["flannel"],"default":"flannel"},"metallb":{"type":"object","additionalProperties":false,"required":["addresses"],"properties":{"addresses":{"description":"LoadBalancer address pool on the LAN: a range \"A-B\" or a CIDR.","type":"string","pattern":"^[0-9./-]+$"}}}}},"network":{"type":"object","additionalProperties":false,"required":["subnet","gateway"],"properties":{"interface":{"description":"Wired interface name on the Pi.","type":"string","pattern":"^[a-z][a-z0-9]{0,14}$","default":"eth0"},"subnet":{"description":"LAN subnet the nodes live on, e.g. 192.168.1.0/24.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},"gateway":{"description":"Default gateway (your router).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"dns":{"description":"DNS servers. Default: the gateway.","type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"}},"ipv6":{"description":"Keep IPv6 on. Off (the seed's choice) disables it with sysctls.","type":"boolean","default":false},"ntp":{"description":"Time servers (host names or addresses), e.g. your router, for a LAN that blocks public NTP. Default: the Ubuntu release's own (chrony with NTS on 26.04, which needs TCP 4460 besides UDP 123). A Pi has no clock battery: nothing is downloaded at first boot before the clock is synchronised.","type":"array","minItems":1,"maxItems":4,"uniqueItems":true,"items":{"type":"string","pattern":"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"}}}},"os":{"type":"object","additionalProperties":false,"default":{},"properties":{"ubuntu":{"description":"Ubuntu Server release flashed on the cards.","enum":["20.04","22.04","24.04","26.04"],"default":"24.04"},"timezone":{"description":"IANA time zone, e.g. Asia/Tokyo.","type":"string","pattern":"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$","default":"Etc/UTC"},"keyboard":{"type":"object","additionalProperties":false,"default":{},"properties":{"layout":{"description":"XKB layout, e.g. us, jp, de.","type":"string","pattern":"^[a-z]{2,8}$","default":"us"},"model":{"description":"XKB model, e.g. pc105, jp106.","type":"string","pattern":"^[a-z0-9_]{1,32}$","default":"pc105"},"variant":{"description":"XKB variant, empty for the default.","type":"string","pattern":"^[a-z0-9_-]{0,32}$","default":""}}},"locale":{"description":"System locale, e.g. en_US.UTF-8 or ja_JP.UTF-8.","type":"string","pattern":"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$","default":"en_US.UTF-8"}}},"admin":{"type":"object","additionalProperties":false,"default":{},"properties":{"name":{"description":"Login user on every node (gets sudo and the kubeconfig on the control plane). A Linux user name: lower-case letters, digits, \"_\" and \"-\", starting with a letter or \"_\", at most 32 characters.","type":"string","pattern":"^[a-z_][a-z0-9_-]{0,31}$","default":"ubuntu"},"sshAuthorizedKeys":{"description":"Public keys allowed to log in over SSH.","type":"array","items":{"type":"string","pattern":"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},"default":[]},"passwordHash":{"description":"Optional crypt(3) hash (mkpasswd -m sha-512) for console/sudo login. Never a plain password.","type":"string","pattern":"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},"sshPasswordLogin":{"description":"Allow password login over SSH. Off by default: use keys.","type":"boolean","default":false}}},"join":{"type":"object","additionalProperties":false,"default":{},"properties":{"port":{"description":"No longer used: workers fetch their join script from the API server (port 6443). Accepted with a warning so older files still load.","type":"integer","minimum":1024,"maximum":65535},"tokenTTL":{"description":"How long each worker's bootstrap token stays valid after the control plane starts (kubeadm's ttl, e.g. \"72h\", \"90m\"). Unset: kept until the worker has joined, then deleted.","type":"string","pattern":"^[1-9][0-9]*(m|h)$"}}},"nodes":{"description":"Every Pi of the cluster. Exactly one control-plane node for now.","type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","role","address","board"],"properties":{"name":{"description":"Hostname, an RFC 1123 label (lower case, digits, '-').","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"role":{"enum":["control-plane","worker"]},"address":{"description":"Static IPv4 address on the LAN.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"board":{"description":"Raspberry Pi model.","enum":["pi3b","pi4","pi5"]},"memory":{"description":"RAM of the board, e.g. 1GB, 4GB, 8GB.","enum":["1GB","2GB","4GB","8GB","16GB"]}}}},"addons":{"type":"object","additionalProperties":false,"default":{},"properties":{"demo":{"description":"Deploy the seed's demo: nginx showing the node's hostname behind a LoadBalancer on port 8080.","type":"boolean","default":false}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
@@ -21,6 +21,7 @@ const pattern15 = new RegExp("^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?
 const pattern16 = new RegExp("^[a-z_][a-z0-9_-]{0,31}$", "u");
 const pattern17 = new RegExp("^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$", "u");
 const pattern18 = new RegExp("^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$", "u");
+const pattern19 = new RegExp("^[1-9][0-9]*(m|h)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://pi-seed.dev/schemas/cluster.schema.json" */;
@@ -974,7 +975,7 @@ if(data.join !== undefined){
 let data34 = data.join;
 if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
 for(const key8 in data34){
-if(!(key8 === "port")){
+if(!((key8 === "port") || (key8 === "tokenTTL"))){
 const err75 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.join,data:data34};
 if(vErrors === null){
 vErrors = [err75];
@@ -1020,9 +1021,11 @@ errors++;
 }
 }
 }
-}
-else {
-const err79 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.join.type,parentSchema:schema11.properties.join,data:data34};
+if(data34.tokenTTL !== undefined){
+let data36 = data34.tokenTTL;
+if(typeof data36 === "string"){
+if(!pattern19.test(data36)){
+const err79 = {instancePath:instancePath+"/join/tokenTTL",schemaPath:"#/properties/join/properties/tokenTTL/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(m|h)$"},message:"must match pattern \""+"^[1-9][0-9]*(m|h)$"+"\"",schema:"^[1-9][0-9]*(m|h)$",parentSchema:schema11.properties.join.properties.tokenTTL,data:data36};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1032,11 +1035,8 @@ vErrors.push(err79);
 errors++;
 }
 }
-if(data.nodes !== undefined){
-let data36 = data.nodes;
-if(Array.isArray(data36)){
-if(data36.length < 1){
-const err80 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.nodes,data:data36};
+else {
+const err80 = {instancePath:instancePath+"/join/tokenTTL",schemaPath:"#/properties/join/properties/tokenTTL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.join.properties.tokenTTL.type,parentSchema:schema11.properties.join.properties.tokenTTL,data:data36};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1045,12 +1045,10 @@ vErrors.push(err80);
 }
 errors++;
 }
-const len3 = data36.length;
-for(let i4=0; i4<len3; i4++){
-let data37 = data36[i4];
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-if(data37.name === undefined){
-const err81 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
+}
+}
+else {
+const err81 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.join.type,parentSchema:schema11.properties.join,data:data34};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1059,8 +1057,12 @@ vErrors.push(err81);
 }
 errors++;
 }
-if(data37.role === undefined){
-const err82 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
+}
+if(data.nodes !== undefined){
+let data37 = data.nodes;
+if(Array.isArray(data37)){
+if(data37.length < 1){
+const err82 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.nodes,data:data37};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1069,8 +1071,12 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(data37.address === undefined){
-const err83 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
+const len3 = data37.length;
+for(let i4=0; i4<len3; i4++){
+let data38 = data37[i4];
+if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
+if(data38.name === undefined){
+const err83 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1079,8 +1085,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(data37.board === undefined){
-const err84 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "board"},message:"must have required property '"+"board"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data37};
+if(data38.role === undefined){
+const err84 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1089,9 +1095,8 @@ vErrors.push(err84);
 }
 errors++;
 }
-for(const key9 in data37){
-if(!(((((key9 === "name") || (key9 === "role")) || (key9 === "address")) || (key9 === "board")) || (key9 === "memory"))){
-const err85 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.nodes.items,data:data37};
+if(data38.address === undefined){
+const err85 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1100,12 +1105,8 @@ vErrors.push(err85);
 }
 errors++;
 }
-}
-if(data37.name !== undefined){
-let data38 = data37.name;
-if(typeof data38 === "string"){
-if(!pattern0.test(data38)){
-const err86 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.nodes.items.properties.name,data:data38};
+if(data38.board === undefined){
+const err86 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "board"},message:"must have required property '"+"board"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1114,9 +1115,9 @@ vErrors.push(err86);
 }
 errors++;
 }
-}
-else {
-const err87 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.name.type,parentSchema:schema11.properties.nodes.items.properties.name,data:data38};
+for(const key9 in data38){
+if(!(((((key9 === "name") || (key9 === "role")) || (key9 === "address")) || (key9 === "board")) || (key9 === "memory"))){
+const err87 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.nodes.items,data:data38};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1126,10 +1127,11 @@ vErrors.push(err87);
 errors++;
 }
 }
-if(data37.role !== undefined){
-let data39 = data37.role;
-if(!((data39 === "control-plane") || (data39 === "worker"))){
-const err88 = {instancePath:instancePath+"/nodes/" + i4+"/role",schemaPath:"#/properties/nodes/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.role.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.role.enum,parentSchema:schema11.properties.nodes.items.properties.role,data:data39};
+if(data38.name !== undefined){
+let data39 = data38.name;
+if(typeof data39 === "string"){
+if(!pattern0.test(data39)){
+const err88 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.nodes.items.properties.name,data:data39};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1139,11 +1141,8 @@ vErrors.push(err88);
 errors++;
 }
 }
-if(data37.address !== undefined){
-let data40 = data37.address;
-if(typeof data40 === "string"){
-if(!pattern8.test(data40)){
-const err89 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.nodes.items.properties.address,data:data40};
+else {
+const err89 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.name.type,parentSchema:schema11.properties.nodes.items.properties.name,data:data39};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1153,8 +1152,10 @@ vErrors.push(err89);
 errors++;
 }
 }
-else {
-const err90 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.address.type,parentSchema:schema11.properties.nodes.items.properties.address,data:data40};
+if(data38.role !== undefined){
+let data40 = data38.role;
+if(!((data40 === "control-plane") || (data40 === "worker"))){
+const err90 = {instancePath:instancePath+"/nodes/" + i4+"/role",schemaPath:"#/properties/nodes/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.role.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.role.enum,parentSchema:schema11.properties.nodes.items.properties.role,data:data40};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1164,10 +1165,11 @@ vErrors.push(err90);
 errors++;
 }
 }
-if(data37.board !== undefined){
-let data41 = data37.board;
-if(!(((data41 === "pi3b") || (data41 === "pi4")) || (data41 === "pi5"))){
-const err91 = {instancePath:instancePath+"/nodes/" + i4+"/board",schemaPath:"#/properties/nodes/items/properties/board/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.board.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.board.enum,parentSchema:schema11.properties.nodes.items.properties.board,data:data41};
+if(data38.address !== undefined){
+let data41 = data38.address;
+if(typeof data41 === "string"){
+if(!pattern8.test(data41)){
+const err91 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.nodes.items.properties.address,data:data41};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1177,10 +1179,8 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data37.memory !== undefined){
-let data42 = data37.memory;
-if(!(((((data42 === "1GB") || (data42 === "2GB")) || (data42 === "4GB")) || (data42 === "8GB")) || (data42 === "16GB"))){
-const err92 = {instancePath:instancePath+"/nodes/" + i4+"/memory",schemaPath:"#/properties/nodes/items/properties/memory/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.memory.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.memory.enum,parentSchema:schema11.properties.nodes.items.properties.memory,data:data42};
+else {
+const err92 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.address.type,parentSchema:schema11.properties.nodes.items.properties.address,data:data41};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1190,9 +1190,10 @@ vErrors.push(err92);
 errors++;
 }
 }
-}
-else {
-const err93 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.nodes.items.type,parentSchema:schema11.properties.nodes.items,data:data37};
+if(data38.board !== undefined){
+let data42 = data38.board;
+if(!(((data42 === "pi3b") || (data42 === "pi4")) || (data42 === "pi5"))){
+const err93 = {instancePath:instancePath+"/nodes/" + i4+"/board",schemaPath:"#/properties/nodes/items/properties/board/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.board.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.board.enum,parentSchema:schema11.properties.nodes.items.properties.board,data:data42};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1202,9 +1203,10 @@ vErrors.push(err93);
 errors++;
 }
 }
-}
-else {
-const err94 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.nodes.type,parentSchema:schema11.properties.nodes,data:data36};
+if(data38.memory !== undefined){
+let data43 = data38.memory;
+if(!(((((data43 === "1GB") || (data43 === "2GB")) || (data43 === "4GB")) || (data43 === "8GB")) || (data43 === "16GB"))){
+const err94 = {instancePath:instancePath+"/nodes/" + i4+"/memory",schemaPath:"#/properties/nodes/items/properties/memory/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.memory.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.memory.enum,parentSchema:schema11.properties.nodes.items.properties.memory,data:data43};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1214,12 +1216,9 @@ vErrors.push(err94);
 errors++;
 }
 }
-if(data.addons !== undefined){
-let data43 = data.addons;
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-for(const key10 in data43){
-if(!(key10 === "demo")){
-const err95 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.addons,data:data43};
+}
+else {
+const err95 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.nodes.items.type,parentSchema:schema11.properties.nodes.items,data:data38};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1229,10 +1228,9 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data43.demo !== undefined){
-let data44 = data43.demo;
-if(typeof data44 !== "boolean"){
-const err96 = {instancePath:instancePath+"/addons/demo",schemaPath:"#/properties/addons/properties/demo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.addons.properties.demo.type,parentSchema:schema11.properties.addons.properties.demo,data:data44};
+}
+else {
+const err96 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.nodes.type,parentSchema:schema11.properties.nodes,data:data37};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1242,9 +1240,12 @@ vErrors.push(err96);
 errors++;
 }
 }
-}
-else {
-const err97 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.addons.type,parentSchema:schema11.properties.addons,data:data43};
+if(data.addons !== undefined){
+let data44 = data.addons;
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+for(const key10 in data44){
+if(!(key10 === "demo")){
+const err97 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.addons,data:data44};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1254,14 +1255,39 @@ vErrors.push(err97);
 errors++;
 }
 }
-}
-else {
-const err98 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data44.demo !== undefined){
+let data45 = data44.demo;
+if(typeof data45 !== "boolean"){
+const err98 = {instancePath:instancePath+"/addons/demo",schemaPath:"#/properties/addons/properties/demo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.addons.properties.demo.type,parentSchema:schema11.properties.addons.properties.demo,data:data45};
 if(vErrors === null){
 vErrors = [err98];
 }
 else {
 vErrors.push(err98);
+}
+errors++;
+}
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.addons.type,parentSchema:schema11.properties.addons,data:data44};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+}
+else {
+const err100 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
 }
 errors++;
 }

@@ -200,6 +200,10 @@ function adminLogin(data: Obj, report: Report): void {
   else if (keys.length === 0 && hash === undefined) report(msg.noLogin(), data.admin === undefined ? [] : ['admin']);
 }
 
+function joinSettings(data: Obj, report: Report): void {
+  if (obj(data.join).port !== undefined) report(msg.joinPortUnused(), ['join', 'port']);
+}
+
 /** Every semantic rule, in the order their findings are most useful. */
 export const RULES: ReadonlyArray<(data: Obj, report: Report) => void> = [
   uniqueNodes,
@@ -212,6 +216,7 @@ export const RULES: ReadonlyArray<(data: Obj, report: Report) => void> = [
   ubuntuRelease,
   boardMemory,
   adminLogin,
+  joinSettings,
 ];
 
 export function checkRules(data: unknown): Array<{ problem: Problem; path: JsonPath }> {

@@ -19,6 +19,9 @@ export const SCHEMA_FILES: Readonly<Record<string, string>> = {
   'metallb.io/v1beta1 IPAddressPool': 'metallb-v1beta1-IPAddressPool.json',
   'metallb.io/v1beta1 L2Advertisement': 'metallb-v1beta1-L2Advertisement.json',
   'v1 Namespace': 'core-v1-Namespace.json',
+  'v1 ConfigMap': 'core-v1-ConfigMap.json',
+  'rbac.authorization.k8s.io/v1 Role': 'rbac-v1-Role.json',
+  'rbac.authorization.k8s.io/v1 RoleBinding': 'rbac-v1-RoleBinding.json',
   'v1 Service': 'core-v1-Service.json',
   'apps/v1 Deployment': 'apps-v1-Deployment.json',
 };

@@ -2,6 +2,8 @@
 // (the example's own addresses exist only inside them), a scratch root folder per node holding
 // exactly the files its user-data writes, and the real bootstrap script run against that root
 // (PI_SEED_ROOT) with test doubles on PATH for apt, kubeadm, kubectl, systemctl and the like.
+// The kubeadm stand-in starts a stand-in API server in the control plane's namespace (as the
+// kubelet would start the static pod); workers reach it over the bridge with real curl.
 // Nothing touches the host's interfaces or routes; every namespace and process is removed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,8 @@ export interface Run {
 const DOUBLES = join(REPO, 'test', 'doubles');
 /** The strict Kubernetes schemas as a command, for the kubeadm double (`kubeadm config validate`'s strictness). */
 const K8S_VALIDATOR = join(REPO, 'dist', 'test', 'k8s-schemas', 'check-file.js');
+/** The stand-ins' bundle (scripts/bundle-stand-ins.mjs): API server, kubeadm and kubectl. */
+const STAND_INS = join(REPO, 'dist', 'stand-ins', 'stand-ins.cjs');
 
 
 function ip(args: string[]): void {
@@ -45,7 +49,7 @@ export function canUseNetns(): string | null {
 export class SimCluster {
   readonly id = `pis${process.pid % 100000}x${Math.floor(Math.random() * 1000)}`;
   readonly work = tempDir('pi-seed-sim-');
-  /** Shared state of the doubles: the "API server" (tokens, joined, nodes, labels) and calls.log. */
+  /** Shared state of the doubles: calls.log, faults, the API servers' pids and logs. */
   readonly doubles = join(this.work, 'doubles');
   /** Digests of SERVED_MANIFESTS, in sha256sum's format; used when `pinServedManifests` is on. */
   readonly servedChecksumsFile = join(this.doubles, 'served.sha256');
@@ -135,13 +139,14 @@ export class SimCluster {
       PI_SEED_K8S_VALIDATOR: K8S_VALIDATOR,
       PI_SEED_CLOCK_POLL_SECONDS: '1',
       PI_SEED_KUBEADM_RETRY_DELAY_SECONDS: '0',
+      PI_SEED_FETCH_BACKOFF_CAP_SECONDS: '2',
+      PI_SEED_STAND_INS: STAND_INS,
       ...(this.pinServedManifests ? { PI_SEED_ADDON_CHECKSUMS: this.servedChecksumsFile } : {}),
       ...this.extraEnv,
       PATH: `${DOUBLES}:${dirname(process.execPath)}:${process.env.PATH}`,
       PI_SEED_ROOT: this.root(node),
       PI_SEED_DOUBLES_DIR: this.doubles,
       PI_SEED_NO_CONSOLE: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
       LANG: 'C.UTF-8',
       HOME: join(this.root(node), 'tmp'),
     };
@@ -165,14 +170,53 @@ export class SimCluster {
     return { code: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' };
   }
 
-  /** Kills the join service as a crash would (SIGKILL, no clean-up). */
-  killJoinService(master: string): void {
-    const pidfile = join(this.root(master), 'run', 'pi-seed-join.pid');
+  /**
+   * Cuts a node's power: every process in its namespace is killed at once (the bootstrap, its
+   * children, a stand-in API server), as a pulled plug would. Resolves once they are gone.
+   */
+  async powerOff(node: string): Promise<void> {
+    const pids = spawnSync('ip', ['netns', 'pids', this.ns(node)], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
+    if (pids.length) spawnSync('kill', ['-9', ...pids]);
+    await Promise.all(this.runs.filter((r) => r.node === node).map((r) => r.exit));
+  }
+
+  /** Kills a node's stand-in API server as a crash or power cut would (SIGKILL). */
+  killApiServer(node: string): void {
+    const pidfile = join(this.doubles, `apiserver-${node}.pid`);
     if (existsSync(pidfile)) spawnSync('kill', ['-9', readFileSync(pidfile, 'utf8').trim()]);
+  }
+
+  /** kubectl (the stand-in) on a control plane, with its admin.conf. */
+  kubectl(node: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
+    return this.exec(node, ['kubectl', '--kubeconfig', join(this.root(node), 'etc', 'kubernetes', 'admin.conf'), ...args]);
+  }
+
+  /**
+   * One HTTPS request to the control plane's API server from a node's (or the desktop's)
+   * namespace, with real curl, the server verified against the cluster CA. Returns the HTTP
+   * status (0 when there was no answer) and the body.
+   */
+  apiRequest(from: string, method: string, path: string, auth: { token?: string; cert?: string; body?: string; contentType?: string; server?: string }): { status: number; body: string } {
+    const ca = join(this.root(this.nodes[0]!.name), 'etc', 'pi-seed', 'cluster-ca.crt');
+    const args = ['/usr/bin/curl', '-sS', '--cacert', existsSync(ca) ? ca : join(this.root(from), 'etc', 'pi-seed', 'cluster-ca.crt'), '--max-time', '10', '-X', method, '-o', '-', '-w', '\n%{http_code}'];
+    if (auth.token) args.push('-H', `Authorization: Bearer ${auth.token}`);
+    if (auth.cert) args.push('--cert', auth.cert, '--key', auth.cert);
+    if (auth.body !== undefined) args.push('-H', `Content-Type: ${auth.contentType ?? 'application/merge-patch+json'}`, '--data-binary', auth.body);
+    args.push(`https://${auth.server ?? `${this.nodes[0]!.address}:6443`}${path}`);
+    const result = this.exec(from, args);
+    const lines = result.stdout.split('\n');
+    const status = Number(lines.pop() ?? '0');
+    return { status: Number.isFinite(status) ? status : 0, body: lines.join('\n') + result.stderr };
   }
 
   read(node: string, path: string): string {
     return readFileSync(join(this.root(node), path), 'utf8');
+  }
+
+  /** The file's text, or '' while it does not exist. */
+  readSafe(node: string, path: string): string {
+    const file = join(this.root(node), path);
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
   }
 
   teardown(): void {

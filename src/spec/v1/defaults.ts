@@ -8,7 +8,7 @@ export const DEFAULTS = {
   network: { interface: 'eth0', ipv6: false },
   os: { ubuntu: '24.04' as const, timezone: 'Etc/UTC', locale: 'en_US.UTF-8', keyboard: { layout: 'us', model: 'pc105', variant: '' } },
   admin: { name: 'ubuntu', sshAuthorizedKeys: [] as string[], sshPasswordLogin: false },
-  join: { port: 7080 },
+  join: {},
   addons: { demo: false },
 } as const;
 
@@ -20,7 +20,8 @@ export interface ResolvedSpecV1 {
   network: { interface: string; subnet: string; gateway: string; dns: string[]; ipv6: boolean; ntp: string[] };
   os: { ubuntu: UbuntuRelease; timezone: string; locale: string; keyboard: { layout: string; model: string; variant: string } };
   admin: { name: string; sshAuthorizedKeys: string[]; passwordHash?: string; sshPasswordLogin: boolean };
-  join: { port: number };
+  /** tokenTTL absent: a worker's token lives until its node has joined. */
+  join: { tokenTTL?: string };
   nodes: NodeSpecV1[];
   addons: { demo: boolean };
 }
@@ -63,7 +64,7 @@ export function applyDefaults(spec: ClusterSpecV1): ResolvedSpecV1 {
       ...(admin.passwordHash !== undefined ? { passwordHash: admin.passwordHash } : {}),
       sshPasswordLogin: admin.sshPasswordLogin ?? DEFAULTS.admin.sshPasswordLogin,
     },
-    join: { port: spec.join?.port ?? DEFAULTS.join.port },
+    join: spec.join?.tokenTTL !== undefined ? { tokenTTL: spec.join.tokenTTL } : {},
     nodes: spec.nodes.map((n) => ({ ...n })),
     addons: { demo: spec.addons?.demo ?? DEFAULTS.addons.demo },
   };

@@ -36,7 +36,7 @@ export interface ClusterSpecV1 {
     passwordHash?: string;
     sshPasswordLogin?: boolean;
   };
-  join?: { port?: number };
+  join?: { port?: number; tokenTTL?: string };
   nodes: NodeSpecV1[];
   addons?: { demo?: boolean };
 }
