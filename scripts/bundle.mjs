@@ -22,30 +22,15 @@ rmSync('dist/bundle', { recursive: true, force: true });
 // status). `import()` of an external is turned into require(): bin/pi-seed.js runs the bundle as a
 // vm.Script, which has no dynamic import(), and these bundles are CommonJS.
 const LAZY = { '@kubernetes/client-node': 'kubernetes-client-node', '@peculiar/x509': 'peculiar-x509', 'reflect-metadata': 'peculiar-x509' };
-await build({
-  stdin: { contents: "import 'reflect-metadata';\nexport * from '@peculiar/x509';\n", resolveDir: '.', loader: 'js' },
-  outfile: 'dist/bundle/lazy/peculiar-x509.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-});
-await build({
-  stdin: { contents: "export * from '@kubernetes/client-node';\n", resolveDir: '.', loader: 'js' },
-  outfile: 'dist/bundle/lazy/kubernetes-client-node.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-});
+/** What every bundle here shares: one CommonJS file for Node 20, minified, no licence comments. */
+const COMMON = { bundle: true, format: 'cjs', platform: 'node', target: 'node20', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'warning' };
+const LAZY_ENTRIES = {
+  'peculiar-x509': "import 'reflect-metadata';\nexport * from '@peculiar/x509';\n",
+  'kubernetes-client-node': "export * from '@kubernetes/client-node';\n",
+};
+for (const [name, contents] of Object.entries(LAZY_ENTRIES)) {
+  await build({ ...COMMON, stdin: { contents, resolveDir: '.', loader: 'js' }, outfile: `dist/bundle/lazy/${name}.cjs` });
+}
 const lazyLibraries = {
   name: 'lazy-libraries',
   setup(b) {
@@ -54,19 +39,12 @@ const lazyLibraries = {
 };
 
 await build({
+  ...COMMON,
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/bundle/pi-seed.cjs',
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
   // For bin/pi-seed.js's internal-error message: the TypeScript file and line a bug happened at.
   sourcemap: true,
   sourcesContent: false,
-  logLevel: 'warning',
   plugins: [lazyLibraries],
   supported: { 'dynamic-import': false },
   // See the comments in scripts/bundle-shims/: start-up cost only, same behaviour for pi-seed.
@@ -82,7 +60,9 @@ await build({
 // does not match the bundle or this Node is ignored at run time, never trusted.
 const work = mkdtempSync(join(tmpdir(), 'pi-seed-code-cache-'));
 try {
+  // With the example's secrets: the everyday build reads them (making new ones is a first-build cost).
   copyFileSync('examples/seed/cluster.yaml', join(work, 'cluster.yaml'));
+  copyFileSync('examples/seed/cluster.secrets.yaml', join(work, 'cluster.secrets.yaml'));
   const warm = spawnSync(process.execPath, ['bin/pi-seed.js', 'build', '--config', join(work, 'cluster.yaml'), '--out', join(work, 'out')], {
     env: { ...process.env, PI_SEED_WRITE_CODE_CACHE: '1' },
     encoding: 'utf8',

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeReport } from '../src/commands/build.js';
+import { parseSecretBundle, readSecrets } from '../src/secrets/cluster-secrets.js';
 import { REPO, SEED_CONFIG, builtSeedWorkspace, readTree, runCli, seedWorkspace, tempDir, userDataWriteFiles } from './helpers.js';
 
 test('the committed out/ is what the example builds to (golden files)', async () => {
@@ -26,20 +27,32 @@ test('two builds give byte-identical output', async () => {
   );
 });
 
-test('only the control plane carries the join service and the worker list', async () => {
-  const { out } = await builtSeedWorkspace();
+test('each role carries its own half: no join service, no Python; secrets only in the key files', async () => {
+  const { out, config } = await builtSeedWorkspace();
+  const secrets = readSecrets(join(config, '..', 'cluster.secrets.yaml'));
   const files = (node: string) => new Map(userDataWriteFiles(join(out, node, 'user-data')).map((f) => [f.path, f.content]));
-  const lib = '/usr/local/lib/pi-seed/';
   const master = files('mas01');
-  assert.ok(master.has(`${lib}pi_seed_join.py`) && master.has(`${lib}pi_seed_join_core.py`) && master.has(`${lib}pi_seed_join_server.py`));
-  assert.equal(JSON.parse(master.get('/etc/pi-seed/join.json')!).workers, ['work01', 'work02']);
+  for (const path of ['/etc/pi-seed/kubeadm-cluster.yaml', '/etc/pi-seed/manifests/join-scripts.yaml', '/usr/local/sbin/pi-seed-nodes', '/etc/systemd/system/pi-seed-nodes.timer']) assert.ok(master.has(path), `mas01 lacks ${path}`);
+  assert.match(master.get('/usr/local/sbin/pi-seed-bootstrap')!, /^publish_join_scripts\(\) \{$/m);
+  assert.not.match(master.get('/usr/local/sbin/pi-seed-bootstrap')!, /^fetch_join_script\(\) \{$/m);
   for (const worker of ['work01', 'work02']) {
     const w = files(worker);
-    assert.ok(w.has(`${lib}pi_seed_join.py`) && w.has(`${lib}pi_seed_join_core.py`), `${worker} lacks the join client`);
-    assert.not.ok(w.has(`${lib}pi_seed_join_server.py`), `${worker} carries the join service`);
-    assert.not.ok(w.has('/etc/systemd/system/pi-seed-join.service'), `${worker} carries the join service unit`);
-    assert.not.ok('workers' in JSON.parse(w.get('/etc/pi-seed/join.json')!), `${worker}'s join.json lists the workers`);
+    assert.is(w.get('/etc/pi-seed/cluster-ca.crt'), secrets.certificateAuthorities.cluster.certificate, `${worker} pins the cluster CA`);
+    assert.match(w.get('/usr/local/sbin/pi-seed-bootstrap')!, /^fetch_join_script\(\) \{$/m);
+    assert.not.match(w.get('/usr/local/sbin/pi-seed-bootstrap')!, /^publish_join_scripts\(\) \{$/m, `${worker} carries the control plane's half`);
+    assert.not.ok([...w.keys()].some((p) => p.includes('kubeadm') || p.includes('manifests') || p.includes('pi-seed-nodes')), `${worker} carries control plane files`);
+    // Its key file: its own token, nothing else.
+    const key = parseSecretBundle(readFileSync(join(out, worker, 'pi-seed-node.key'), 'utf8'));
+    assert.equal(key.entries, [{ name: 'token', content: `${secrets.bootstrapTokens[worker]}\n` }]);
   }
+  for (const node of ['mas01', 'work01', 'work02']) {
+    const text = readFileSync(join(out, node, 'user-data'), 'utf8');
+    assert.not.match(text, /python|pi_seed_join|join\.json|PRIVATE KEY/i, `${node}: user-data`);
+    for (const token of Object.values(secrets.bootstrapTokens)) assert.not.ok(text.includes(token.split('.')[1]!), `${node}: a token secret in user-data`);
+  }
+  const cpKey = parseSecretBundle(readFileSync(join(out, 'mas01', 'pi-seed-node.key'), 'utf8'));
+  assert.equal(cpKey.entries.map((e) => e.name), ['pki/ca.crt', 'pki/ca.key', 'pki/front-proxy-ca.crt', 'pki/front-proxy-ca.key', 'pki/etcd/ca.crt', 'pki/etcd/ca.key', 'pki/sa.key', 'pki/sa.pub', 'kubeadm-init.yaml', 'cluster-access.yaml', 'tokens']);
+  assert.match(cpKey.entries.find((e) => e.name === 'kubeadm-init.yaml')!.content, new RegExp(`token: ${secrets.bootstrapTokens.work01!.replace('.', '\\.')}\n\\s+description: pi-seed join token for work01`));
 });
 
 test('the build report names what changed, says when nothing did, and stays one line for big clusters', async () => {
@@ -75,7 +88,9 @@ test('secrets: created once with mode 0600, reused, kept out of every diffable f
   assert.is(first.code, 0);
   const secretsPath = join(dir, 'cluster.secrets.yaml');
   assert.is(statSync(secretsPath).mode & 0o777, 0o600);
-  const key = /clusterKey: ([0-9a-f]{64})/.exec(readFileSync(secretsPath, 'utf8'))![1]!;
+  const secrets = readSecrets(secretsPath);
+  assert.not.ok(secrets.publicTestKeys, 'a real build makes real secrets');
+  assert.equal(Object.keys(secrets.bootstrapTokens), ['work01', 'work02']);
   await runCli(['build', '--config', config, '--out', join(dir, 'o2')]);
   assert.ok(readTree(join(dir, 'o1')).get('mas01/user-data')!.equals(readTree(join(dir, 'o2')).get('mas01/user-data')!));
   assert.is(readFileSync(join(dir, 'o2', 'mas01', 'pi-seed-node.key'), 'utf8'), readFileSync(join(dir, 'o1', 'mas01', 'pi-seed-node.key'), 'utf8'));
@@ -85,19 +100,16 @@ test('secrets: created once with mode 0600, reused, kept out of every diffable f
       assert.is(statSync(join(dir, 'o1', path)).mode & 0o777, 0o600, `${path} must be 0600`);
       continue;
     }
-    assert.not.ok(text.includes(key), `${path} contains the cluster key`);
-    for (const worker of ['work01', 'work02']) {
-      const workerKey = readFileSync(join(dir, 'o1', worker, 'pi-seed-node.key'), 'utf8').trim();
-      assert.not.ok(text.includes(workerKey), `${path} contains ${worker}'s key`);
-    }
+    assert.not.match(text, /PRIVATE KEY/, `${path} contains a private key`);
+    for (const [worker, token] of Object.entries(secrets.bootstrapTokens)) assert.not.ok(text.includes(token.split('.')[1]!), `${path} contains ${worker}'s token`);
   }
   assert.match(readFileSync(join(dir, 'o1', '.gitignore'), 'utf8'), /^\*\/pi-seed-node\.key$/m);
-  // Each worker gets its own key, never the cluster key; the control plane gets the cluster key.
-  assert.is(readFileSync(join(dir, 'o1', 'mas01', 'pi-seed-node.key'), 'utf8').trim(), key);
-  const w1 = readFileSync(join(dir, 'o1', 'work01', 'pi-seed-node.key'), 'utf8').trim();
-  const w2 = readFileSync(join(dir, 'o1', 'work02', 'pi-seed-node.key'), 'utf8').trim();
-  assert.is.not(w1, key);
-  assert.is.not(w1, w2);
+  // Each worker's key file holds its own token only; the control plane's holds the CA keys.
+  const entries = (node: string) => parseSecretBundle(readFileSync(join(dir, 'o1', node, 'pi-seed-node.key'), 'utf8')).entries;
+  assert.is(entries('mas01').find((e) => e.name === 'pki/ca.key')!.content, `${secrets.certificateAuthorities.cluster.privateKey.trimEnd()}\n`);
+  assert.equal(entries('work01'), [{ name: 'token', content: `${secrets.bootstrapTokens.work01}\n` }]);
+  assert.equal(entries('work02'), [{ name: 'token', content: `${secrets.bootstrapTokens.work02}\n` }]);
+  assert.is.not(secrets.bootstrapTokens.work01, secrets.bootstrapTokens.work02);
 });
 
 test('--node builds only that node and leaves the others alone', async () => {

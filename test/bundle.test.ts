@@ -5,13 +5,13 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, SEED_CONFIG, readTree, runCli, tempDir } from './helpers.js';
+import { REPO, SEED_CONFIG, fixtureSecretsFile, readTree, runCli, tempDir } from './helpers.js';
 
 test('the bundled CLI builds byte-identical output to the sources', async () => {
   const dir = tempDir();
   const config = join(dir, 'cluster.yaml');
   copyFileSync(SEED_CONFIG, config);
-  writeFileSync(join(dir, 'cluster.secrets.yaml'), `clusterKey: ${'cd'.repeat(32)}\n`, { mode: 0o600 });
+  copyFileSync(fixtureSecretsFile('seed'), join(dir, 'cluster.secrets.yaml'));
   const bundled = spawnSync(process.execPath, [join(REPO, 'bin', 'pi-seed.js'), 'build', '--config', config, '--out', join(dir, 'bundle')], { encoding: 'utf8' });
   assert.is(bundled.status, 0, bundled.stderr);
   assert.is((await runCli(['build', '--config', config, '--out', join(dir, 'sources')])).code, 0);
@@ -34,7 +34,7 @@ test('the bundle runs with its V8 code cache; refused, stale or missing, it give
   const dir = tempDir();
   const config = join(dir, 'cluster.yaml');
   copyFileSync(SEED_CONFIG, config);
-  writeFileSync(join(dir, 'cluster.secrets.yaml'), `clusterKey: ${'cd'.repeat(32)}\n`, { mode: 0o600 });
+  copyFileSync(fixtureSecretsFile('seed'), join(dir, 'cluster.secrets.yaml'));
   const cli = (out: string, bin: string, nodeFlags: string[] = []) =>
     spawnSync(process.execPath, [...nodeFlags, bin, 'build', '--config', config, '--out', join(dir, out)], { encoding: 'utf8', env: { ...process.env, PI_SEED_CODE_CACHE_REPORT: '1' } });
   const cached = cli('cached', join(REPO, 'bin', 'pi-seed.js'));

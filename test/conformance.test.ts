@@ -111,19 +111,6 @@ testWithTools('every shell script in the outputs passes shellcheck with no findi
   assert.ok(count >= built.length * 3, 'found the scripts');
 });
 
-testWithTools('every Python file in the outputs compiles (python3 -m py_compile)', ['python3'], () => {
-  for (const { example, node, dir } of built) {
-    const pythonFiles = userDataWriteFiles(join(dir, 'user-data')).filter((f) => f.path.endsWith('.py'));
-    assert.ok(pythonFiles.length > 0);
-    for (const file of pythonFiles) {
-      const path = join(tempDir('pi-seed-py-'), 'check.py');
-      writeFileSync(path, file.content);
-      const result = spawnSync('python3', ['-m', 'py_compile', path], { encoding: 'utf8' });
-      assert.is(result.status, 0, `${example}/${node} ${file.path}: ${result.stderr}`);
-    }
-  }
-});
-
 test('the command line (cmdline.txt, current/cmdline.txt on A/B boot) keeps the release line, adds the cgroup flags, one line', () => {
   for (const { example, node, dir } of built) {
     const file = ['cmdline.txt', 'current/cmdline.txt'].filter((f) => existsSync(join(dir, f)));

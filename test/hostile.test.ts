@@ -95,7 +95,8 @@ test('shell metacharacters, quotes, newlines and non-ASCII in values are refused
 test('every value reaches the bootstrap script through the quoting helper (static check)', () => {
   for (const file of readdirSync(join(packageRoot(), 'templates')).filter((f) => f.endsWith('.sh.hbs') || f === 'keyboard.hbs')) {
     const text = readFileSync(join(packageRoot(), 'templates', file), 'utf8');
-    const unquoted = [...text.matchAll(/\{\{(?!sh |comment )([^}]*)\}\}/g)].filter((m) => !/^#|^\//.test(m[1]!));
+    // Block helpers ({{#if}}, {{else}}, {{/if}}) choose lines; they interpolate nothing.
+    const unquoted = [...text.matchAll(/\{\{(?!sh |comment )([^}]*)\}\}/g)].filter((m) => !/^#|^\/|^else$/.test(m[1]!));
     assert.equal(unquoted.map((m) => m[0]), [], `${file} interpolates without the sh or comment helper`);
   }
 });
@@ -105,14 +106,15 @@ testWithTools('hostile values that bypass validation still reach the script lite
   const plan = planCluster(spec);
   const evil = ["a'b", '$(touch /tmp/pi-seed-pwned)', '`id`', 'x\ny', '"; reboot; "', '\\', '$HOME', '* ?[]', 'ümlaut', "'"];
   for (const value of evil) {
-    const node = { ...plan.nodes[0]!, name: value, role: value as never };
+    // The control plane's script: it carries every value (a worker's has no ADMIN_USER or POD_CIDR).
+    const node = { ...plan.nodes[0]!, name: value, role: 'control-plane' as const };
     const hostilePlan = { ...plan, admin: { ...plan.admin, name: value }, kubernetes: { ...plan.kubernetes, minor: value, podCIDR: value } };
     const script = bootstrapScript(hostilePlan, node);
     const config = script.slice(0, script.indexOf('# --- paths'));
     const probe = `${config}\nprintf '%s\\0' "$NODE_NAME" "$NODE_ROLE" "$ADMIN_USER" "$KUBERNETES_MINOR" "$POD_CIDR"`;
     const result = spawnSync('bash', ['-c', probe], { encoding: 'utf8' });
     assert.is(result.status, 0, result.stderr);
-    assert.equal(result.stdout.split('\0').slice(0, 5), [value, value, value, value, value]);
+    assert.equal(result.stdout.split('\0').slice(0, 5), [value, 'control-plane', value, value, value]);
   }
   assert.not.ok(existsSync('/tmp/pi-seed-pwned'));
 });

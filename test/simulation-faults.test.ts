@@ -188,7 +188,7 @@ scenario('a manifest whose bytes are not the pinned ones is never applied', asyn
     const master = sim.boot('mas01');
     assert.is.not(await master.exit, 0);
     assert.match(master.output, /phase flannel failed: https:\/\/raw\.githubusercontent\.com\/flannel-io\/flannel\/v0\.28\.9\/Documentation\/kube-flannel\.yml has SHA-256 [0-9a-f]{64} but pi-seed pinned e875824b/, master.output);
-    assert.is(calls(sim, 'kubectl apply').length, 0, 'nothing was applied');
+    assert.is(calls(sim, 'kubectl apply').filter((l) => /flannel/.test(l)).length, 0, 'nothing of Flannel was applied');
     assert.not.ok(existsSync(join(sim.root('mas01'), 'var/lib/pi-seed/kube-flannel.yml')));
   });
 });

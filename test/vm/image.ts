@@ -4,9 +4,13 @@
 // initrd, and cloud-init's stock seed files) and partition 2 an ext4 file system labelled
 // `writable` (the root). cloud-init reads its NoCloud seed from `system-boot`, as on a Pi.
 //
-// Real in the image: systemd, udev, cloud-init, netplan, python3, openssl, the kernel. Test
-// doubles (test/doubles/) stand in for kubeadm, kubectl, apt-get, apt-mark, containerd, curl and
-// gpg: the VMs have no internet (see test/vm/guest/double-wrapper).
+// Real in the image: systemd, udev, cloud-init, netplan, python3, openssl, curl, the kernel. Test
+// doubles (test/doubles/) stand in for kubeadm, kubectl, apt-get, apt-mark, dpkg-query,
+// containerd, curl (internet downloads only; requests to the cluster go to the real curl) and
+// gpg: the VMs have no internet (see test/vm/guest/double-wrapper). The kubeadm and kubectl
+// doubles run the stand-ins (test/stand-ins/, bundled into dist/stand-ins/stand-ins.cjs) on
+// Debian's nodejs, and a kubelet stand-in unit runs the stand-in API server from its static pod
+// manifest (test/vm/guest/units/kubelet.service).
 //
 // Built without loop mounts: mmdebstrap into a tar, `mkfs.ext4 -d`, `mkfs.vfat` + mcopy, and
 // sfdisk + dd at offsets. Cached in .cache/vm/ keyed on a hash of every input, in two layers:
@@ -28,6 +32,7 @@ export const MIRROR = process.env.PI_SEED_VM_MIRROR || 'http://deb.debian.org/de
  * work; dbus lets logind handle the ACPI power button (clean shutdowns); dosfstools and
  * e2fsprogs are fstab's fsck helpers; procps (sysctl) and kmod (modprobe) are used for real by
  * the bootstrap; sudo and openssh-server are on every Ubuntu image and cloud-init configures both.
+ * nodejs (bookworm: Node 18, the stand-in bundle's target) runs the stand-ins, not pi-seed.
  */
 export const PACKAGES = [
   'systemd-sysv', 'udev', 'dbus', 'iproute2', 'cloud-init', 'netplan.io', 'python3', 'openssl', 'curl',
@@ -35,10 +40,16 @@ export const PACKAGES = [
   'linux-image-cloud-amd64', 'initramfs-tools',
   // Ubuntu's NTP client up to 24.04: the bootstrap waits for it to synchronise from the LAN's server.
   'systemd-timesyncd',
+  // The stand-ins (kubeadm, kubectl, the API server) are Node programs.
+  'nodejs',
 ];
 
 /** The doubles baked into the image; each gets a /usr/local/bin wrapper of the same name. */
-export const DOUBLES = ['kubeadm', 'kubectl', 'apt-get', 'apt-mark', 'containerd', 'curl', 'gpg'];
+export const DOUBLES = ['kubeadm', 'kubectl', 'apt-get', 'apt-mark', 'dpkg-query', 'containerd', 'curl', 'gpg'];
+
+/** The stand-ins' bundle (node scripts/bundle-stand-ins.mjs), and where the image has it. */
+export const STAND_INS = join(REPO, 'dist', 'stand-ins', 'stand-ins.cjs');
+export const GUEST_STAND_INS = '/usr/local/lib/pi-seed-doubles/stand-ins.cjs';
 
 const MIB = 2 ** 20;
 const SECTOR = 512;
@@ -98,12 +109,17 @@ export function rootfsKey(): string {
   return sha(['rootfs/v1', SUITE, MIRROR, 'variant=apt', ...PACKAGES]);
 }
 
-/** Everything the finished image is made of: the root's key, the guest files, the doubles, this recipe. */
+function standInsBundle(): Buffer {
+  if (!existsSync(STAND_INS)) throw new Error(`${STAND_INS} is missing: run node scripts/bundle-stand-ins.mjs (npm run test:vm does)`);
+  return readFileSync(STAND_INS);
+}
+
+/** Everything the finished image is made of: the root's key, the guest files, the doubles and stand-ins, this recipe. */
 export function imageKey(): string {
   const recipe = readFileSync(fileURLToPath(import.meta.url));
   const guest = filesUnder(GUEST).flatMap((f) => [f.slice(GUEST.length), readFileSync(f)]);
   const doubles = DOUBLES.flatMap((d) => [d, readFileSync(join(DOUBLES_DIR, d))]);
-  return sha([rootfsKey(), recipe, JSON.stringify(LAYOUT), ...guest, ...doubles, servedChecksums()]);
+  return sha([rootfsKey(), recipe, JSON.stringify(LAYOUT), ...guest, ...doubles, 'stand-ins.cjs', standInsBundle(), servedChecksums()]);
 }
 
 /** The Debian root as a tar (mmdebstrap's output), cached: the slow, network-bound layer. */
@@ -153,6 +169,9 @@ function customise(root: string): void {
     writeFile(join(lib, name), readFileSync(join(DOUBLES_DIR, name)), 0o755);
     writeFile(join(root, 'usr/local/bin', name), readFileSync(join(GUEST, 'double-wrapper')), 0o755);
   }
+  writeFile(join(root, GUEST_STAND_INS.slice(1)), standInsBundle());
+  // The kubelet stand-in unit's loop: it runs the API server's static pod (units/kubelet.service).
+  writeFile(join(lib, 'kubelet-stand-in'), readFileSync(join(GUEST, 'kubelet-stand-in')), 0o755);
   for (const unit of readdirSync(join(GUEST, 'units'))) writeFile(join(lib, 'units', unit), readFileSync(join(GUEST, 'units', unit)));
   mkdirSync(join(root, 'var/lib/pi-seed-doubles'), { recursive: true, mode: 0o755 });
   // The stand-in manifests the curl double serves, and their digests in place of the real pins
@@ -163,7 +182,7 @@ function customise(root: string): void {
   writeFile(
     join(root, 'etc/pi-seed-test-image'),
     'pi-seed VM test card (test/vm/image.ts): Debian root in the layout of Ubuntu\'s Raspberry Pi images.\n' +
-      `Test doubles in /usr/local/bin: ${DOUBLES.join(' ')} (state in /var/lib/pi-seed-doubles).\n`,
+      `Test doubles in /usr/local/bin: ${DOUBLES.join(' ')} (state in /var/lib/pi-seed-doubles; stand-ins in ${GUEST_STAND_INS}).\n`,
   );
 }
 

@@ -12,6 +12,8 @@ import { pathToFileURL } from 'node:url';
 
 const REPO = process.cwd();
 const SUITE = join(REPO, 'dist', 'test', 'vm', 'suite.js');
+// The stand-ins (kubeadm, kubectl, the API server) the image carries.
+const STAND_INS = join(REPO, 'dist', 'stand-ins', 'stand-ins.cjs');
 const LIMIT_S = Number(process.env.PI_SEED_VM_TIMEOUT ?? 1200);
 const CI = process.env.CI === 'true';
 const RUN_ID = `${process.pid % 100000}`;
@@ -28,13 +30,14 @@ async function missingPrerequisites() {
   const missing = [];
   if (process.getuid?.() !== 0) missing.push('root (network namespaces, taps, mmdebstrap --mode=root)');
   if (!existsSync(SUITE)) missing.push(`${SUITE} (run npm run build first)`);
+  if (!existsSync(STAND_INS)) missing.push(`${STAND_INS} (run node scripts/bundle-stand-ins.mjs first)`);
   const tools = {
     'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils', 'mkfs.vfat': 'dosfstools', mcopy: 'mtools', mtype: 'mtools', mdir: 'mtools', mmove: 'mtools', chronyd: 'chrony',
     sfdisk: 'fdisk', 'mkfs.ext4': 'e2fsprogs', debugfs: 'e2fsprogs', ip: 'iproute2', timeout: 'coreutils', tar: 'tar', 'dpkg-query': 'dpkg',
   };
   for (const [cmd, pkg] of Object.entries(tools)) if (!has(cmd)) missing.push(`${cmd} (apt-get install ${pkg})`);
   if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun (taps for the VMs)');
-  if (existsSync(SUITE)) {
+  if (existsSync(SUITE) && existsSync(STAND_INS)) {
     // mmdebstrap (and the network) only when the base image is not cached yet.
     const image = await import(pathToFileURL(join(REPO, 'dist', 'test', 'vm', 'image.js')).href);
     const cached = existsSync(join(REPO, '.cache', 'vm', `image-${image.imageKey()}`, 'manifest.json')) || existsSync(join(REPO, '.cache', 'vm', `rootfs-${image.rootfsKey()}.tar`));

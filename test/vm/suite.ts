@@ -1,9 +1,14 @@
 // First boot for real (issue 6): the seed example's three nodes boot as qemu VMs from baked card
-// images, with real cloud-init reading the `system-boot` partition, real systemd, networking, join
-// service and bootstrap, on a private LAN inside a network namespace. Workers are powered on
-// first and the control plane a minute later; once the cluster has formed, a worker loses power
-// and the control plane is shut down, and both come back. Checked from the serial consoles, from
-// `pi-seed status` on the LAN, and from the guest disks afterwards.
+// images, with real cloud-init reading the `system-boot` partition, real systemd, networking and
+// bootstrap, on a private LAN inside a network namespace. The Kubernetes side is played by the
+// stand-ins (test/stand-ins/): the control plane's `kubeadm init` uses the desktop-made CA and the
+// kubelet stand-in unit runs the stand-in API server from its static pod manifest; the control
+// plane publishes each worker's join script there, and each worker fetches its own over HTTPS
+// with real curl (its bootstrap token, the server verified against the cluster CA) and joins
+// with `kubeadm join --config` (token discovery, the CA pinned by its hash). Workers are powered
+// on first and the control plane a minute later; once the cluster has formed, a worker loses
+// power and the control plane is shut down, and both come back. Checked from the serial consoles,
+// from `pi-seed status` and `pi-seed kubeconfig` on the LAN, and from the guest disks afterwards.
 //
 // One worker's card also plays a package upgrade that brings a new kernel (the usual case on a
 // fresh Ubuntu image): its bootstrap reboots the node once mid-way and must resume after it.
@@ -13,15 +18,16 @@
 // default qemu64), PI_SEED_VM_MASTER_DELAY (seconds, default 60), PI_SEED_VM_KEEP=1 (keep the
 // work folder), PI_SEED_VM_LOGS (serial logs and report, default .cache/vm/last-run).
 import { createHash, createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { REPO, SEED_CONFIG } from '../helpers.js';
+import { type ClusterSecrets, readSecrets } from '../../src/secrets/cluster-secrets.js';
+import { REPO, SEED_CONFIG, fixtureSecretsFile } from '../helpers.js';
 import { bakeAvailable, fatRead, loadFirmware, makeAbBootBase, makeCard, type CardRoute } from './card.js';
 import { Checks, Timings } from './checks.js';
 import { GuestDisk } from './disk.js';
-import { ensureBaseImage, type BaseImage } from './image.js';
+import { ensureBaseImage, STAND_INS, type BaseImage } from './image.js';
 import { VmLan } from './net.js';
 import { type Accel, Vm } from './qemu.js';
 import { elapsed, log, remainingMs, run, sleep, waitUntil } from './tools.js';
@@ -32,9 +38,21 @@ interface NodeSpec {
   address: string;
 }
 
+/** `pi-seed status --json` (src/kube/status-report.ts). */
 interface StatusReport {
   cluster: string;
-  nodes: Array<{ name: string; role: string; phase: string; since: string | null; error: string | null }>;
+  server: string;
+  nodes: Array<{ name: string; role: string; phase: string; ready: boolean | null; kubeletVersion: string | null; since: string | null; error: string | null }>;
+}
+
+/** One object of the stand-in API server's store ($ROOT/var/lib/etcd/pi-seed-standin/objects.json). */
+interface StoredObject {
+  kind?: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+  binaryData?: Record<string, string>;
+  type?: string;
+  status?: { conditions?: Array<{ type: string; status: string }>; nodeInfo?: { kubeletVersion?: string } };
 }
 
 const CLI = join(REPO, 'bin', 'pi-seed.js');
@@ -51,6 +69,11 @@ const UPGRADE_REBOOT_FLAG = 'pi_seed_test.upgrade_reboots';
 const LOGS = process.env.PI_SEED_VM_LOGS || join(REPO, '.cache', 'vm', 'last-run');
 const RUN_ID = process.env.PI_SEED_VM_RUN_ID || `${process.pid}`;
 const MIN = 60_000;
+/** What the stand-ins report as the cluster's version (test/stand-ins/api-server.ts VERSION, the apt-get double's newest). */
+const K8S_VERSION = 'v1.37.1';
+const K8S_PACKAGE = '1.37.1-1.1';
+const JOIN_CONFIG = '/var/lib/pi-seed/join-configuration.yaml';
+const STORE = '/var/lib/etcd/pi-seed-standin/objects.json';
 
 const checks = new Checks();
 const timings = new Timings();
@@ -111,17 +134,26 @@ const CONSOLE = {
   cloudInitDone: /Cloud-init v\. \S+ finished at/,
   address: (a: string) => new RegExp(`ci-info: \\|\\s+eth0\\s+\\|\\s+True\\s+\\|\\s+${escape(a)}\\s+\\|\\s+255\\.255\\.255\\.0\\s+\\|`),
   login: (n: string) => new RegExp(`^${escape(n)} login:`, 'm'),
-  // The report's log line, through the journal to the console ("pi-seed-bootstrap[N]: pi-seed-join:
-  // work01: phase joined"). Its direct console write ("pi-seed: work01: ...") is non-blocking
-  // and dropped when the console is busy, so the suite does not rely on it.
-  phase: (n: string, p: string) => new RegExp(`pi-seed-join: ${escape(n)}: phase ${escape(p)}$`, 'm'),
+  // The report's log line ("<ts> pi-seed[work01]: report: phase joined", optionally followed by
+  // " (<detail>)"), as the bootstrap unit's journal+console output shows it.
+  phase: (n: string, p: string) => new RegExp(`pi-seed\\[${escape(n)}\\]: report: phase ${escape(p)}( \\(.*\\))?$`, 'm'),
   bootstrapStart: /pi-seed\[[a-z0-9-]+\]: bootstrap starting/,
   bootstrapDone: /pi-seed\[[a-z0-9-]+\]: bootstrap finished/,
-  joinServiceStarted: /Started pi-seed-join\.serv/,
+  published: /pi-seed\[[a-z0-9-]+\]: join scripts published: Kubernetes (v\d+\.\d+\.\d+) \(packages (\S+)\)/,
+  // The kubelet stand-in unit (test/vm/guest/kubelet-stand-in) running the API server's static pod.
+  apiServerStarted: /kubelet \(stand-in\): starting the API server of [a-z0-9-]+ from \/etc\/kubernetes\/manifests\/kube-apiserver\.yaml/,
   double: (cmd: string, status = 0) => new RegExp(`^pi-seed-double: ${cmd} \\(exit ${status}\\)$`, 'm'),
   kubeadmInit: /^pi-seed-double: kubeadm init /m,
   kubeadmJoin: /^pi-seed-double: kubeadm join /m,
-  label: (n: string) => new RegExp(`^pi-seed-double: kubectl --kubeconfig \\S+ label node ${escape(n)} node-role\\.kubernetes\\.io/worker= --overwrite \\(exit 0\\)$`, 'm'),
+  kubeadmJoinConfig: new RegExp(`^pi-seed-double: kubeadm join --config ${escape(JOIN_CONFIG)} \\(exit 0\\)$`, 'm'),
+  // pi-seed-nodes (the control plane's timer): one label per new worker, its used token deleted.
+  label: (n: string) => new RegExp(`^pi-seed-double: kubectl --request-timeout=20s label --overwrite node/${escape(n)} node-role\\.kubernetes\\.io/worker= \\(exit 0\\)$`, 'm'),
+  labelAny: /^pi-seed-double: kubectl --request-timeout=20s label --overwrite node\//m,
+  tokenDeleted: (n: string) => new RegExp(`^pi-seed-double: kubectl --request-timeout=20s -n kube-system delete secret -l pi-seed\\.io/node=${escape(n)} --ignore-not-found \\(exit 0\\)$`, 'm'),
+  tokenDeletedAny: /^pi-seed-double: kubectl --request-timeout=20s -n kube-system delete secret /m,
+  // A worker polling the API server, then its join script.
+  waiting: (n: string, server: string) => new RegExp(`pi-seed\\[${escape(n)}\\]: waiting for the control plane at ${escape(server)} \\(try (\\d+)\\): `, 'm'),
+  fetched: (n: string) => new RegExp(`pi-seed\\[${escape(n)}\\]: join script fetched \\(try (\\d+)\\): Kubernetes (v\\d+\\.\\d+\\.\\d+)`, 'm'),
 };
 
 async function main(): Promise<number> {
@@ -142,10 +174,15 @@ async function main(): Promise<number> {
   const base: BaseImage = await timings.phase('base image (cached in .cache/vm)', () => ensureBaseImage());
   log(`base image ${base.key}: kernel ${base.kernelVersion}, ${base.fromCache.image ? 'from the cache' : `built in ${base.buildSeconds.toFixed(0)} s`}`);
 
-  // The example as a user builds it: its own folder, cluster.secrets.yaml created beside it.
-  // One change: the LAN's NTP server is the desktop (chronyd in the namespace, see VmLan.serveNtp),
-  // as for a LAN that blocks public NTP. The bootstrap waits for the guests' clocks to sync from it.
+  // The example as a user builds it, in its own folder with the example's (test) secrets beside
+  // it, as test/helpers.ts seedWorkspace lays it out: `pi-seed build` takes the cluster CA and the
+  // workers' tokens from there. One change: the LAN's NTP server is the desktop (chronyd in the
+  // namespace, see VmLan.serveNtp), as for a LAN that blocks public NTP. The bootstrap waits for
+  // the guests' clocks to sync from it.
   const config = join(work, 'cluster.yaml');
+  const secretsFile = join(work, 'cluster.secrets.yaml');
+  writeFileSync(secretsFile, readFileSync(fixtureSecretsFile('seed')), { mode: 0o600 });
+  const secrets = readSecrets(secretsFile);
   const outDir = join(work, 'out');
   const seedText = readFileSync(SEED_CONFIG, 'utf8');
   const ntpServer = DESKTOP.split('/')[0]!;
@@ -213,9 +250,10 @@ async function main(): Promise<number> {
   let formed = false;
   const pollingEarly: string[] = [];
   const finishedAt = new Map<string, number>();
-  /** When each worker started polling, and when the master's join service came up. */
+  /** When each worker was first seen polling the API server, and when the control plane published the join scripts. */
   const pollingAt = new Map<string, number>();
-  let serviceUpAt = Infinity;
+  let publishedAt = Infinity;
+  const apiServer = `${master.address}:6443`;
   try {
     // ---- boot order: workers first, the control plane a minute later ----
     const workersOn = Date.now();
@@ -228,16 +266,16 @@ async function main(): Promise<number> {
         ...workers.map(async (w) => {
           await vm(w.name).waitSerial('cloud-init finished', CONSOLE.cloudInitDone, 12 * MIN);
           timings.note(`  ${w.name}: power-on to cloud-init finished`, (Date.now() - workersOn) / 1000);
-          await vm(w.name).waitSerial('waiting for the master', CONSOLE.phase(w.name, 'waiting-for-master'), 8 * MIN);
+          await vm(w.name).waitSerial('waiting for the control plane', CONSOLE.phase(w.name, 'waiting-for-control-plane'), 8 * MIN);
           pollingAt.set(w.name, Date.now());
-          timings.note(`  ${w.name}: power-on to waiting-for-master`, (Date.now() - workersOn) / 1000);
+          timings.note(`  ${w.name}: power-on to waiting-for-control-plane`, (Date.now() - workersOn) / 1000);
         }),
         (async () => {
           await vm(master.name).waitSerial('cloud-init finished', CONSOLE.cloudInitDone, 12 * MIN);
           timings.note(`  ${master.name}: power-on to cloud-init finished`, (Date.now() - masterOn) / 1000);
-          await vm(master.name).waitSerial('join service started', CONSOLE.joinServiceStarted, 8 * MIN);
-          serviceUpAt = Date.now();
-          timings.note(`  ${master.name}: power-on to join service up`, (Date.now() - masterOn) / 1000);
+          await vm(master.name).waitSerial('join scripts published', CONSOLE.published, 8 * MIN);
+          publishedAt = Date.now();
+          timings.note(`  ${master.name}: power-on to join scripts published`, (Date.now() - masterOn) / 1000);
           await vm(master.name).waitSerial('phase ready', CONSOLE.phase(master.name, 'ready'), 8 * MIN);
           timings.note(`  ${master.name}: power-on to ready`, (Date.now() - masterOn) / 1000);
         })(),
@@ -251,12 +289,18 @@ async function main(): Promise<number> {
           finishedAt.set(w.name, Date.now());
         }),
       );
-      await Promise.all(workers.map((w) => vm(master.name).waitSerial(`${w.name} labelled`, CONSOLE.label(w.name), 4 * MIN)));
-      timings.note(`  ${master.name} power-on to all workers labelled`, (Date.now() - masterOn) / 1000);
+      // pi-seed-nodes.timer (every 30 s) labels each worker and deletes its used token.
+      await Promise.all(
+        workers.map(async (w) => {
+          await vm(master.name).waitSerial(`${w.name} labelled`, CONSOLE.label(w.name), 4 * MIN);
+          await vm(master.name).waitSerial(`${w.name}'s token deleted`, CONSOLE.tokenDeleted(w.name), 4 * MIN);
+        }),
+      );
+      timings.note(`  ${master.name} power-on to all workers labelled, their tokens deleted`, (Date.now() - masterOn) / 1000);
     });
 
-    const early = workers.filter((w) => (pollingAt.get(w.name) ?? Infinity) < serviceUpAt).map((w) => w.name);
-    checks.check('reversed boot order: a worker was polling before the master served', early.length > 0, `polling since (s after the workers' power-on): ${JSON.stringify(Object.fromEntries([...pollingAt].map(([n, t]) => [n, Math.round((t - workersOn) / 1000)])))}, join service up at ${Math.round((serviceUpAt - workersOn) / 1000)}`);
+    const early = workers.filter((w) => (pollingAt.get(w.name) ?? Infinity) < publishedAt).map((w) => w.name);
+    checks.check(`reversed boot order: a worker was polling ${apiServer} before ${master.name} published the join scripts`, early.length > 0, `polling since (s after the workers' power-on): ${JSON.stringify(Object.fromEntries([...pollingAt].map(([n, t]) => [n, Math.round((t - workersOn) / 1000)])))}, published at ${Math.round((publishedAt - workersOn) / 1000)}`);
     pollingEarly.push(...early);
 
     // ---- what each VM showed on its console (every boot so far) ----
@@ -281,14 +325,24 @@ async function main(): Promise<number> {
     }
     const masterConsole = vm(master.name).serialOf(1);
     checks.equal(`${master.name}: kubeadm init ran once`, count(masterConsole, CONSOLE.kubeadmInit), 1);
+    checks.equal(`${master.name}: the kubelet stand-in started the API server from its static pod manifest once`, count(masterConsole, CONSOLE.apiServerStarted), 1);
+    const published = CONSOLE.published.exec(masterConsole);
+    checks.equal(`${master.name}: published the join scripts with the version it runs`, published?.slice(1, 3), [K8S_VERSION, K8S_PACKAGE]);
     for (const w of workers) {
-      checks.check(`${master.name}: served ${w.name} a token (kubeadm token create)`, CONSOLE.double('kubeadm token create --ttl 30m').test(masterConsole));
-      checks.check(`${master.name}: labelled ${w.name} node-role.kubernetes.io/worker`, CONSOLE.label(w.name).test(masterConsole));
-      checks.equal(`${w.name}: kubeadm join ran once`, count(vm(w.name).serialOf(1), CONSOLE.kubeadmJoin), 1);
+      const text = vm(w.name).serialOf(1);
+      checks.check(`${master.name}: labelled ${w.name} node-role.kubernetes.io/worker (pi-seed-nodes)`, CONSOLE.label(w.name).test(masterConsole));
+      checks.check(`${master.name}: deleted ${w.name}'s used bootstrap token (pi-seed-nodes)`, CONSOLE.tokenDeleted(w.name).test(masterConsole));
+      checks.equal(`${w.name}: kubeadm join ran once`, count(text, CONSOLE.kubeadmJoin), 1);
+      checks.check(`${w.name}: kubeadm join --config ${JOIN_CONFIG} succeeded (no --token or --node-name on the command line)`, CONSOLE.kubeadmJoinConfig.test(text), (text.match(/^pi-seed-double: kubeadm join .*/gm) ?? []).join('\n'));
+      const fetched = CONSOLE.fetched(w.name).exec(text);
+      checks.check(`${w.name}: fetched its join script from ${apiServer}, naming ${K8S_VERSION}`, fetched?.[2] === K8S_VERSION, fetched?.[0] ?? 'no "join script fetched" line');
+      checks.check(`${w.name}: installed the control plane's exact package version (kubeadm=${K8S_PACKAGE})`, new RegExp(`^pi-seed-double: apt-get .* kubelet=${escape(K8S_PACKAGE)} kubeadm=${escape(K8S_PACKAGE)} kubectl=${escape(K8S_PACKAGE)} \\(exit 0\\)$`, 'm').test(text), (text.match(/^pi-seed-double: apt-get .*install.*/gm) ?? []).join('\n'));
+      const reported = ['preparing', 'waiting-for-control-plane', 'joining', 'joined'].map((p) => text.search(CONSOLE.phase(w.name, p)));
+      checks.check(`${w.name}: reported preparing, waiting-for-control-plane, joining, joined in that order`, reported.every((at, i) => at !== -1 && (i === 0 || at > reported[i - 1]!)), JSON.stringify(reported));
     }
 
     // ---- the desktop on the same LAN ----
-    await timings.phase('pi-seed status from the LAN namespace', async () => {
+    await timings.phase('pi-seed status and pi-seed kubeconfig from the LAN namespace', async () => {
       const want = Object.fromEntries(nodes.map((n) => [n.name, n.role === 'control-plane' ? 'ready' : 'joined']));
       let last: StatusReport | null = null;
       try {
@@ -299,10 +353,22 @@ async function main(): Promise<number> {
       } catch {
         // reported by the check below
       }
-      checks.equal('pi-seed status (from the LAN) shows the master ready and both workers joined', phases(last), want);
+      checks.equal('pi-seed status (from the LAN) shows the control plane ready and both workers joined', phases(last), want);
+      const report = last as StatusReport | null;
+      checks.check(`pi-seed status asked the API server at ${apiServer}`, (report?.server ?? '').includes(apiServer), report?.server ?? 'no status');
+      checks.equal('pi-seed status: every node Ready, kubelet ' + K8S_VERSION + ', no error', Object.fromEntries((report?.nodes ?? []).map((n) => [n.name, [n.ready, n.kubeletVersion, n.error]])), Object.fromEntries(nodes.map((n) => [n.name, [true, K8S_VERSION, null]])));
+      checks.equal('pi-seed status: the roles from the Nodes\' labels (workers labelled by pi-seed-nodes)', Object.fromEntries((report?.nodes ?? []).map((n) => [n.name, n.role])), Object.fromEntries(nodes.map((n) => [n.name, n.role])));
       const table = run(lan.exec([process.execPath, CLI, 'status', '--config', config]), { allowFail: true, timeoutMs: 60_000 });
       writeFileSync(join(LOGS, 'status-after-forming.txt'), table.stdout + table.stderr);
-      log(`pi-seed status:\n${table.stdout}`);
+      log(`pi-seed status:\n${table.stdout}${table.stderr}`);
+      // An admin kubeconfig for the desktop, and kubectl (the stand-in) with it from the LAN.
+      const kubeconfig = join(work, 'desktop.kubeconfig');
+      const minted = run(lan.exec([process.execPath, CLI, 'kubeconfig', '--config', config, '--out', kubeconfig, '--ttl', '10m']), { allowFail: true, timeoutMs: 60_000 });
+      checks.check('pi-seed kubeconfig (from the LAN) wrote a kubeconfig, mode 0600', minted.code === 0 && existsSync(kubeconfig) && (statSync(kubeconfig).mode & 0o777) === 0o600, minted.stdout + minted.stderr);
+      const kubectlState = mkdtempSync(join(work, 'desktop-kubectl-'));
+      const got = run(lan.exec([process.execPath, STAND_INS, 'kubectl', '--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'name']), { allowFail: true, timeoutMs: 60_000, env: { ...process.env, PI_SEED_DOUBLES_DIR: kubectlState } });
+      checks.equal('kubectl --kubeconfig <pi-seed kubeconfig> get nodes -o name (from the LAN) lists the three nodes', got.stdout.trim().split('\n').filter(Boolean).sort(), nodes.map((n) => `node/${n.name}`).sort());
+      if (got.code !== 0) log(`kubectl get nodes: exit ${got.code}: ${got.stderr}`);
       // Each VM answers on its own address: its sshd's banner, read from the desktop.
       for (const node of nodes) {
         const banner = run(lan.exec([process.execPath, '-e', SSH_BANNER, node.address]), { allowFail: true, timeoutMs: 30_000 });
@@ -330,8 +396,8 @@ async function main(): Promise<number> {
       vm(master.name).start();
       await Promise.all([
         (async () => {
-          await vm(master.name).waitSerial('join service back', CONSOLE.joinServiceStarted, 10 * MIN);
-          timings.note(`  ${master.name}: power-on to join service back`, (Date.now() - on) / 1000);
+          await vm(master.name).waitSerial('the API server back (kubelet stand-in)', CONSOLE.apiServerStarted, 10 * MIN);
+          timings.note(`  ${master.name}: power-on to the API server started by the kubelet`, (Date.now() - on) / 1000);
           await vm(master.name).waitSerial('cloud-init finished', CONSOLE.cloudInitDone, 10 * MIN);
         })(),
         (async () => {
@@ -343,7 +409,7 @@ async function main(): Promise<number> {
       await sleep(20_000);
       let after: StatusReport | null = null;
       try {
-        await waitUntil('the join service to answer again', () => (after = status(lan, config)) ?? undefined, 3 * MIN, 5000);
+        await waitUntil('the API server to answer again', () => (after = status(lan, config)) ?? undefined, 3 * MIN, 5000);
       } catch {
         // reported below
       }
@@ -356,8 +422,9 @@ async function main(): Promise<number> {
         checks.check(`${name} (boot 2): no failed systemd unit`, !/\[FAILED\]/.test(text), (text.match(/.*\[FAILED\].*/g) ?? []).join('\n'));
         checks.check(`${name} (boot 2): no systemd ordering cycle`, !/ordering cycle/i.test(text), (text.match(/.*ordering cycle.*/gi) ?? []).join('\n'));
       }
-      checks.check(`${master.name} (boot 2): the join service came back on its own`, CONSOLE.joinServiceStarted.test(vm(master.name).serialOf(before.get(master.name)! + 1)));
-      checks.check(`${master.name} (boot 2): labels were remembered, no worker labelled again`, !/label node/.test(vm(master.name).serialOf(before.get(master.name)! + 1)));
+      const masterBoot2 = vm(master.name).serialOf(before.get(master.name)! + 1);
+      checks.check(`${master.name} (boot 2): the kubelet unit (enabled by the bootstrap) brought the API server back from its manifest`, CONSOLE.apiServerStarted.test(masterBoot2) && !CONSOLE.bootstrapStart.test(masterBoot2));
+      checks.check(`${master.name} (boot 2): no worker labelled again, no token deleted again`, !CONSOLE.labelAny.test(masterBoot2) && !CONSOLE.tokenDeletedAny.test(masterBoot2), (masterBoot2.match(/^pi-seed-double: kubectl .*(label|delete) .*/gm) ?? []).join('\n'));
     });
   } catch (error) {
     checks.abort(formed ? 'reboots' : 'the cluster forms', error);
@@ -383,7 +450,7 @@ async function main(): Promise<number> {
       disks.set(name, new GuestDisk(v.exportDisk(join(work, `${name}.final.img`)), base.layout));
     }
   });
-  await timings.phase('checks on the guest disks', () => inspectDisks(nodes, master, workers, disks, outDir, upgradeReboots, pollingEarly));
+  await timings.phase('checks on the guest disks', () => inspectDisks(nodes, master, workers, disks, outDir, upgradeReboots, pollingEarly, secrets));
 
   // Keep each node's own logs for whoever reads the report (CI artifacts).
   for (const [name, disk] of disks) {
@@ -398,7 +465,7 @@ async function main(): Promise<number> {
   return checks.failed.length;
 }
 
-/** `pi-seed status --json` from the desktop's namespace; null while the master does not answer. */
+/** `pi-seed status --json` from the desktop's namespace (the API server at the control plane's address, a client certificate minted from cluster.secrets.yaml); null while it does not answer. */
 function status(lan: VmLan, config: string): StatusReport | null {
   const result = run(lan.exec([process.execPath, CLI, 'status', '--config', config, '--json']), { allowFail: true, timeoutMs: 60_000 });
   try {
@@ -413,8 +480,10 @@ function caHash(certPem: string): string {
   return `sha256:${createHash('sha256').update(der).digest('hex')}`;
 }
 
-function inspectDisks(nodes: NodeSpec[], master: NodeSpec, workers: NodeSpec[], disks: Map<string, GuestDisk>, outDir: string, upgradeReboots: string, pollingEarly: string[]): void {
+function inspectDisks(nodes: NodeSpec[], master: NodeSpec, workers: NodeSpec[], disks: Map<string, GuestDisk>, outDir: string, upgradeReboots: string, pollingEarly: string[], secrets: ClusterSecrets): void {
   const lines = (text: string | null, prefix: string) => (text ?? '').split('\n').filter((l) => l.startsWith(prefix));
+  const clusterCa = secrets.certificateAuthorities.cluster.certificate;
+  const apiLog = disks.get(master.name)?.read('/var/lib/pi-seed-doubles/apiserver.log') ?? '';
   for (const node of nodes) {
     const disk = disks.get(node.name);
     if (!disk) {
@@ -450,36 +519,81 @@ function inspectDisks(nodes: NodeSpec[], master: NodeSpec, workers: NodeSpec[], 
     checks.check(`${n}: locale`, /LANG=en_US\.UTF-8/.test(disk.read('/etc/default/locale') ?? ''), disk.read('/etc/default/locale') ?? 'missing');
     checks.check(`${n}: the admin's SSH key`, /you@desktop/.test(disk.read('/home/ubuntu/.ssh/authorized_keys') ?? ''));
     const calls = disk.read('/var/lib/pi-seed-doubles/calls.log') ?? '';
+    const secretsDir = disk.stat('/etc/pi-seed/secrets');
+    checks.check(`${n}: the key file unpacked to /etc/pi-seed/secrets (root's, mode 0700)`, secretsDir !== null && (secretsDir.mode & 0o777) === 0o700 && secretsDir.uid === 0, JSON.stringify(secretsDir));
+    const tokenSecretParts = Object.values(secrets.bootstrapTokens).map((t) => t.split('.')[1]!);
+    checks.check(`${n}: no token secret in /var/log/pi-seed.log`, !tokenSecretParts.some((t) => log_.includes(t)));
     if (node.role === 'control-plane') {
       checks.equal(`${n}: kubeadm init ran once over both boots (doubles' calls.log)`, lines(calls, 'kubeadm init').length, 1);
       checks.equal(`${n}: kubeadm join never ran`, lines(calls, 'kubeadm join').length, 0);
+      checks.equal(`${n}: kubeadm reset never ran (init succeeded at once)`, lines(calls, 'kubeadm reset').length, 0);
       checks.check(`${n}: the admin's kubeconfig`, disk.stat('/home/ubuntu/.kube/config')?.uid === 1000);
-      const state = JSON.parse(disk.read('/var/lib/pi-seed/phases.json') ?? '{}') as { nodes?: Record<string, { phase?: string; served?: boolean; labelled?: boolean }> };
-      for (const w of workers) {
-        const entry = state.nodes?.[w.name];
-        checks.check(`${n}: phases.json: ${w.name} served, joined and labelled`, entry?.served === true && entry.phase === 'joined' && entry.labelled === true, JSON.stringify(entry));
-        // Failed tries (before the node registered) are in calls.log too; labels/ has the successes.
-        const labels = (disk.read(`/var/lib/pi-seed-doubles/labels/${w.name}`) ?? '').split('\n').filter(Boolean);
-        checks.check(`${n}: ${w.name} labelled node-role.kubernetes.io/worker= exactly once over both boots`, labels.length === 1 && labels[0]!.includes('node-role.kubernetes.io/worker='), `labels/${w.name}: ${JSON.stringify(labels)}; label calls (with failed tries): ${lines(calls, 'kubectl').filter((l) => l.includes(`label node ${w.name} `)).length}`);
+      // kubeadm init used the desktop-made CA (custom certificates), the one the workers pin.
+      checks.equal(`${n}: /etc/kubernetes/pki/ca.crt is the cluster CA of cluster.secrets.yaml`, disk.read('/etc/kubernetes/pki/ca.crt'), clusterCa);
+      checks.check(`${n}: the card's key file carries that CA`, readFileSync(join(outDir, n, 'pi-seed-node.key'), 'utf8').includes(clusterCa));
+      const caKey = disk.stat('/etc/kubernetes/pki/ca.key');
+      checks.check(`${n}: /etc/kubernetes/pki/ca.key is the bundle's key, mode 0600`, caKey !== null && (caKey.mode & 0o777) === 0o600 && disk.read('/etc/kubernetes/pki/ca.key') === secrets.certificateAuthorities.cluster.privateKey, JSON.stringify(caKey));
+      checks.check(`${n}: /var/log/pi-seed.log: join scripts published once, Kubernetes ${K8S_VERSION} (packages ${K8S_PACKAGE})`, count(log_, new RegExp(`join scripts published: Kubernetes ${escape(K8S_VERSION)} \\(packages ${escape(K8S_PACKAGE)}\\)`)) === 1, log_.split('\n').filter((l) => /published/.test(l)).join('\n'));
+      // The API server's objects as the stand-in stored them.
+      let objects: StoredObject[] = [];
+      checks.check(`${n}: the API server's store (${STORE}) is readable`, () => {
+        objects = (JSON.parse(disk.read(STORE) ?? 'null') as { objects: Array<[string, StoredObject]> }).objects.map(([, o]) => o);
+      });
+      const find = (kind: string, namespace: string | undefined, name: string) => objects.find((o) => o.kind === kind && o.metadata.namespace === namespace && o.metadata.name === name);
+      const hash = caHash(clusterCa);
+      for (const node2 of nodes) {
+        const apiNode = find('Node', undefined, node2.name);
+        checks.check(`${n}: the API server has Node ${node2.name}, Ready`, apiNode?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true, JSON.stringify(apiNode?.status ?? null));
+        const report = find('ConfigMap', 'pi-seed', `report-${node2.name}`);
+        const want = node2.role === 'control-plane' ? 'ready' : 'joined';
+        checks.check(`${n}: report-${node2.name}: phase ${want}`, report?.data?.phase === want && report.metadata.labels?.['pi-seed.io/phase'] === want, JSON.stringify(report ?? null));
       }
-      checks.equal(`${n}: phases.json: ${n} ready`, state.nodes?.[n]?.phase, 'ready');
-      const joinLog = log_.split('\n').filter((l) => l.startsWith('pi-seed-join: '));
-      checks.check(`${n}: the join service logged serving both workers`, workers.every((w) => joinLog.some((l) => l.includes(w.name) && /serv|minted|join script/i.test(l))), joinLog.slice(0, 20).join('\n'));
+      const usedTokens = objects.filter((o) => o.kind === 'Secret' && o.metadata.namespace === 'kube-system' && o.metadata.labels?.['pi-seed.io/node'] !== undefined).map((o) => o.metadata.name);
+      checks.equal(`${n}: no bootstrap-token Secret labelled pi-seed.io/node is left (used tokens deleted)`, usedTokens, []);
+      for (const w of workers) {
+        const apiNode = find('Node', undefined, w.name);
+        checks.equal(`${n}: Node ${w.name} labelled node-role.kubernetes.io/worker`, apiNode?.metadata.labels?.['node-role.kubernetes.io/worker'], '');
+        const tokenId = secrets.bootstrapTokens[w.name]?.split('.')[0];
+        checks.check(`${n}: ${w.name}'s bootstrap token (${tokenId}) is gone from kube-system`, tokenId !== undefined && find('Secret', 'kube-system', `bootstrap-token-${tokenId}`) === undefined);
+        checks.equal(`${n}: report-${w.name} marked pi-seed.io/token=deleted`, find('ConfigMap', 'pi-seed', `report-${w.name}`)?.metadata.labels?.['pi-seed.io/token'], 'deleted');
+        // The join script the worker fetched: a JoinConfiguration that pins the cluster CA.
+        const script = find('ConfigMap', 'pi-seed', `join-${w.name}`);
+        const b = (key: string) => (script?.binaryData?.[key] === undefined ? undefined : Buffer.from(script.binaryData[key]!, 'base64').toString('utf8'));
+        let joinCfg: { kind?: string; discovery?: { bootstrapToken?: { apiServerEndpoint?: string; token?: string; caCertHashes?: string[] } }; nodeRegistration?: { name?: string } } = {};
+        checks.check(`${n}: join-${w.name} holds a JoinConfiguration`, () => {
+          joinCfg = yaml.load(b('join-configuration.yaml') ?? '') as typeof joinCfg;
+          if (joinCfg?.kind !== 'JoinConfiguration') throw new Error(`kind ${String(joinCfg?.kind)}`);
+        });
+        const bt = joinCfg?.discovery?.bootstrapToken;
+        checks.check(`${n}: join-${w.name}: caCertHashes pin the cluster CA (${hash.slice(0, 19)}…), endpoint ${master.address}:6443, node name ${w.name}, token left to the card`, (bt?.caCertHashes ?? []).includes(hash) && bt?.apiServerEndpoint === `${master.address}:6443` && joinCfg.nodeRegistration?.name === w.name && bt?.token === 'PI_SEED_BOOTSTRAP_TOKEN', JSON.stringify(joinCfg));
+        checks.equal(`${n}: join-${w.name}: versions ${K8S_VERSION} / ${K8S_PACKAGE}`, [b('kubernetes-version'), b('package-version')], [K8S_VERSION, K8S_PACKAGE]);
+        // pi-seed-nodes, over both boots: one label and one token deletion per worker.
+        checks.equal(`${n}: ${w.name} labelled once over both boots (calls.log)`, lines(calls, `kubectl --request-timeout=20s label --overwrite node/${w.name} `).length, 1);
+        checks.equal(`${n}: ${w.name}'s token deleted once over both boots (calls.log)`, lines(calls, `kubectl --request-timeout=20s -n kube-system delete secret -l pi-seed.io/node=${w.name} `).length, 1);
+        // The API server's access log: the worker read its script with its own token, then reported with its kubelet's certificate.
+        const access = lines(apiLog, '').filter((l) => l.includes(`/namespaces/pi-seed/configmaps/join-${w.name} `) || l.includes(`/namespaces/pi-seed/configmaps/report-${w.name} `));
+        checks.check(`${n}: apiserver.log: ${w.name} got join-${w.name} with its bootstrap token (system:bootstrap:${tokenId})`, access.some((l) => new RegExp(` GET /api/v1/namespaces/pi-seed/configmaps/join-${escape(w.name)} system:bootstrap:${tokenId} 200$`).test(l)), access.slice(0, 12).join('\n'));
+        checks.check(`${n}: apiserver.log: ${w.name} reported joined with its kubelet's certificate (system:node:${w.name})`, access.some((l) => new RegExp(` PATCH /api/v1/namespaces/pi-seed/configmaps/report-${escape(w.name)} system:node:${escape(w.name)} 200$`).test(l)), access.slice(-12).join('\n'));
+      }
     } else {
       checks.equal(`${n}: kubeadm join ran once over all boots (doubles' calls.log)`, lines(calls, 'kubeadm join').length, 1);
       checks.equal(`${n}: kubeadm init never ran`, lines(calls, 'kubeadm init').length, 0);
-      const joinArgs = lines(calls, 'kubeadm join')[0] ?? '';
-      const masterDisk = disks.get(master.name);
-      const minted = (masterDisk?.read('/var/lib/pi-seed-doubles/tokens') ?? '').split('\n').filter(Boolean);
-      const token = /--token ([a-z0-9]{6}\.[a-z0-9]{16})/.exec(joinArgs)?.[1];
-      checks.check(`${n}: joined ${master.address}:6443 with a token the master minted`, joinArgs.includes(`${master.address}:6443`) && token !== undefined && minted.includes(token), joinArgs);
-      const ca = masterDisk?.read('/etc/kubernetes/pki/ca.crt');
-      checks.check(`${n}: pinned the master's real CA (--discovery-token-ca-cert-hash)`, ca !== null && ca !== undefined && joinArgs.includes(caHash(ca)), joinArgs);
-      checks.check(`${n}: joined as itself (--node-name ${n})`, joinArgs.includes(`--node-name ${n}`), joinArgs);
+      checks.equal(`${n}: kubeadm join --config ${JOIN_CONFIG}`, lines(calls, 'kubeadm join')[0], `kubeadm join --config ${JOIN_CONFIG}`);
+      checks.check(`${n}: the stand-in recorded the join (/var/lib/pi-seed-doubles/joined/${n})`, disk.stat(`/var/lib/pi-seed-doubles/joined/${n}`) !== null);
+      checks.check(`${n}: the JoinConfiguration with the token was removed after the join`, disk.stat(JOIN_CONFIG) === null);
+      // kubeadm's discovery wrote the CA it verified against the pinned hash.
+      checks.equal(`${n}: /etc/kubernetes/pki/ca.crt (from discovery) is the cluster CA`, disk.read('/etc/kubernetes/pki/ca.crt'), clusterCa);
       checks.check(`${n}: /etc/kubernetes/kubelet.conf`, disk.stat('/etc/kubernetes/kubelet.conf') !== null);
-      const fetchLog = log_.split('\n').filter((l) => l.startsWith('pi-seed-join: '));
-      if (pollingEarly.includes(n)) checks.check(`${n}: polled the master before it answered, then got a verified join script`, fetchLog.some((l) => /try 1 failed/.test(l)) && fetchLog.some((l) => /got a verified join script/.test(l)), fetchLog.slice(0, 12).join('\n'));
-      else checks.check(`${n}: got a verified join script`, fetchLog.some((l) => /got a verified join script/.test(l)), fetchLog.slice(0, 12).join('\n'));
+      const kubeletClient = disk.stat('/var/lib/kubelet/pki/kubelet-client-current.pem');
+      checks.check(`${n}: the kubelet's client certificate (TLS bootstrap), mode 0600`, kubeletClient !== null && (kubeletClient.mode & 0o777) === 0o600, JSON.stringify(kubeletClient));
+      const token = disk.stat('/etc/pi-seed/secrets/token');
+      checks.check(`${n}: /etc/pi-seed/secrets/token is the card's token, mode 0600`, token !== null && (token.mode & 0o777) === 0o600 && disk.read('/etc/pi-seed/secrets/token')?.trim() === secrets.bootstrapTokens[n], JSON.stringify(token));
+      checks.check(`${n}: no CA key on a worker`, disk.stat('/etc/pi-seed/secrets/pki/ca.key') === null && disk.stat('/etc/kubernetes/pki/ca.key') === null);
+      const fetchLog = log_.split('\n').filter((l) => /waiting for the control plane at|join script fetched/.test(l));
+      const firstWait = /waiting for the control plane at \S+ \(try 1\): /.test(log_);
+      const fetchedTry = Number(/join script fetched \(try (\d+)\): Kubernetes v\d/.exec(log_)?.[1] ?? 0);
+      if (pollingEarly.includes(n)) checks.check(`${n}: polled ${master.address}:6443 before the control plane published (try 1 failed), then fetched its join script`, firstWait && fetchedTry > 1, fetchLog.slice(0, 12).join('\n'));
+      else checks.check(`${n}: fetched its join script`, fetchedTry > 0, fetchLog.slice(0, 12).join('\n'));
     }
   }
 }
