@@ -11,7 +11,7 @@ import { clusterAccess, kubeadmInitConfiguration } from './kubernetes.js';
  * worker's token, the RBAC that names those tokens, and which token belongs to which worker.
  */
 export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: ClusterSecrets): string {
-  const tokens = new Map(Object.entries(secrets.bootstrapTokens));
+  const tokens = tokenMap(secrets);
   if (node.role === 'worker') return formatSecretBundle(node.name, [{ name: 'token', content: `${tokenOf(tokens, node.name)}\n` }]);
   return formatSecretBundle(node.name, [
     ...pkiFiles(secrets).map((file) => ({ name: file.path, content: file.content })),
@@ -19,6 +19,18 @@ export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: Clust
     { name: 'cluster-access.yaml', content: clusterAccess(plan, tokens) },
     { name: 'tokens', content: plan.workers.map((w) => `${w.name} ${tokenOf(tokens, w.name).split('.')[0]}\n`).join('') },
   ]);
+}
+
+const tokensBySecrets = new WeakMap<ClusterSecrets, ReadonlyMap<string, string>>();
+
+/** The tokens as a map, made once per secrets (per node it would make a big build quadratic). */
+function tokenMap(secrets: ClusterSecrets): ReadonlyMap<string, string> {
+  let tokens = tokensBySecrets.get(secrets);
+  if (tokens === undefined) {
+    tokens = new Map(Object.entries(secrets.bootstrapTokens));
+    tokensBySecrets.set(secrets, tokens);
+  }
+  return tokens;
 }
 
 function tokenOf(tokens: ReadonlyMap<string, string>, node: string): string {
