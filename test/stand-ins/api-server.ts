@@ -144,11 +144,11 @@ class ApiServer {
       const body = await readBody(req);
       const [status, payload] = await this.dispatch(req.method ?? 'GET', url, user, body, req);
       code = status;
-      send(res, status, payload);
+      send(res, status, payload, prettyPrint(req, url));
     } catch (error) {
       const status = error instanceof StatusError ? error : new StatusError(500, 'InternalError', `Internal error occurred: ${(error as Error).message}`);
       code = status.code;
-      send(res, status.code, status.status());
+      send(res, status.code, status.status(), prettyPrint(req, url));
     } finally {
       appendFileSync(this.log, `${now()} ${this.node} ${req.method} ${url.pathname}${url.search} ${user?.name ?? '-'} ${code}\n`);
     }
@@ -411,8 +411,20 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function send(res: ServerResponse, code: number, payload: unknown): void {
-  const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+/**
+ * The real API server indents its JSON for curl, wget and browsers unless ?pretty=false says
+ * otherwise (apiserver endpoints/handlers/negotiation isPrettyPrint): a client that greps the
+ * reply must cope with either.
+ */
+function prettyPrint(req: IncomingMessage, url: URL): boolean {
+  const pretty = url.searchParams.get('pretty');
+  if (pretty !== null && pretty !== '') return pretty === 'true' || pretty === '1';
+  const agent = req.headers['user-agent'] ?? '';
+  return agent.startsWith('curl') || agent.startsWith('Wget') || agent.startsWith('Mozilla/5.0');
+}
+
+function send(res: ServerResponse, code: number, payload: unknown, pretty = false): void {
+  const text = typeof payload === 'string' ? payload : pretty ? `${JSON.stringify(payload, null, 2)}\n` : JSON.stringify(payload);
   res.writeHead(code, { 'Content-Type': typeof payload === 'string' ? 'text/plain; charset=utf-8' : 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
