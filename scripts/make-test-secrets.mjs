@@ -2,25 +2,13 @@
 // committed outputs (out/, test/golden/) are reproducible and the README's first build changes
 // nothing. Their keys are public, in this repository: marked publicTestKeys, and every command
 // that reads them warns. Never for a real cluster (`pi-seed init` + `build` make real ones).
-// Randomness is seeded by the example's name; the CAs' signatures still differ between runs
+// Randomness is seeded (src/secrets/seeded-random.ts) by the example's name; the CAs' signatures still differ between runs
 // (WebCrypto's ECDSA takes no nonce), so re-running changes the files: review, then commit.
 // Usage (after tsc): node scripts/make-test-secrets.mjs
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { createSecrets, secretsText } from '../dist/src/secrets/cluster-secrets.js';
-
-/** A deterministic byte stream: SHA-256 in counter mode over the seed. */
-function seededRandom(seed) {
-  let counter = 0;
-  let pool = Buffer.alloc(0);
-  return (n) => {
-    while (pool.length < n) pool = Buffer.concat([pool, createHash('sha256').update(`${seed}:${counter++}`).digest()]);
-    const out = pool.subarray(0, n);
-    pool = pool.subarray(n);
-    return Buffer.from(out);
-  };
-}
+import { seededRandom } from '../dist/src/secrets/seeded-random.js';
 
 for (const example of readdirSync('examples').sort()) {
   const config = `examples/${example}/cluster.yaml`;

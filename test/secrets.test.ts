@@ -22,19 +22,8 @@ import {
   tokenId,
 } from '../src/secrets/cluster-secrets.js';
 import { newBootstrapToken } from '../src/secrets/tokens.js';
+import { seededRandom } from '../src/secrets/seeded-random.js';
 import { SEED_CONFIG, readTree, runCli, tempDir } from './helpers.js';
-
-/** A seeded, deterministic byte source: SHA-256 in counter mode. */
-function seededRandom(seed: string): (n: number) => Buffer {
-  let counter = 0;
-  let pool = Buffer.alloc(0);
-  return (n) => {
-    while (pool.length < n) pool = Buffer.concat([pool, createHash('sha256').update(`${seed}:${counter++}`).digest()]);
-    const out = pool.subarray(0, n);
-    pool = pool.subarray(n);
-    return Buffer.from(out);
-  };
-}
 
 const NOW = new Date('2031-05-06T07:08:09Z');
 const DAY = 86_400_000;
