@@ -42,9 +42,26 @@ export const msg = {
     error('duplicate-node-name', `node name ${JSON.stringify(name)} is already used by nodes[${first}]`, 'give every node its own hostname'),
   duplicateAddress: (address: string, first: string) =>
     error('duplicate-address', `address ${address} is already used by node ${first}`, 'give every node its own address'),
-  noControlPlane: () => error('no-control-plane', 'no node has role control-plane', 'set `role: control-plane` on exactly one node'),
-  multipleControlPlanes: (names: string[]) =>
-    error('multiple-control-planes', `${names.length} control-plane nodes (${names.join(', ')}); pi-seed v1 builds clusters with exactly one`, 'make one of them the control plane and the others workers; highly available control planes are planned for a later version'),
+  noControlPlane: () => error('no-control-plane', 'no node has role control-plane', 'set `role: control-plane` on one node (or on three or five, for a control plane that survives losing a board)'),
+  evenControlPlanes: (names: string[]) =>
+    error('even-control-planes', `${names.length} control-plane nodes (${names.join(', ')}): etcd, which runs on each of them, works only while a majority of its members is up, so ${names.length} survive no more lost boards than ${names.length - 1}`, `use 1, 3 or 5 control planes (3 keep working when one is lost, 5 when two are): make ${names.length === 2 ? 'one' : 'one more'} a worker, or add one`),
+  tooManyControlPlanes: (count: number) =>
+    error('too-many-control-planes', `${count} control-plane nodes; pi-seed builds clusters with 1, 3 or 5`, 'every etcd write waits for a majority of the members, so more members make the cluster slower without a real gain at home: make the others workers'),
+  endpointRequired: (count: number) =>
+    error('control-plane-endpoint-required', `${count} control planes need kubernetes.controlPlaneEndpoint.address: the virtual address the API server answers on, whichever control plane holds it`, 'add `controlPlaneEndpoint: {address: 192.168.1.100}` under kubernetes, with a free LAN address (not a node, not the gateway, outside the MetalLB pool and your router\'s DHCP range)'),
+  endpointOutsideSubnet: (address: string, subnet: string) =>
+    error('endpoint-outside-subnet', `the control-plane endpoint ${address} is not inside the LAN subnet ${subnet}`, 'the control planes announce it on the LAN (VRRP and ARP): pick a free address inside network.subnet'),
+  endpointReserved: (address: string, what: string) =>
+    error('endpoint-reserved', `the control-plane endpoint ${address} is the subnet's ${what} address`, 'pick a free host address of the LAN'),
+  endpointIsGateway: (address: string) => error('endpoint-is-gateway', `the control-plane endpoint ${address} is the gateway's address`, 'the router already uses it; pick a free address'),
+  endpointIsNode: (address: string, node: string) =>
+    error('endpoint-is-node', `the control-plane endpoint ${address} is node ${node}'s own address`, 'the endpoint is a second, virtual address that moves between the control planes: pick a free LAN address'),
+  endpointInPool: (address: string) =>
+    error('endpoint-in-pool', `the control-plane endpoint ${address} is inside the MetalLB pool`, 'MetalLB would hand it to a LoadBalancer service: move the endpoint or the pool'),
+  virtualRouterIdNeeded: (address: string) =>
+    error('virtual-router-id-needed', `the control-plane endpoint ${address} ends in 0, which cannot be the default VRRP router id (1 to 255)`, 'set kubernetes.controlPlaneEndpoint.virtualRouterId to a number from 1 to 255 that no other VRRP router on the LAN uses'),
+  controlPlaneOnSd: (node: string) =>
+    warning('control-plane-on-sd', `control plane ${node} keeps etcd on its SD card (storage: sd, the default): etcd waits for every write to reach the disk, and an SD card's slow writes make the members miss heartbeats and elect a new leader again and again`, 'boot the control planes from a USB SSD or an NVMe drive and set their storage to usb-ssd or nvme'),
   addressOutsideSubnet: (address: string, subnet: string) =>
     error('address-outside-subnet', `address ${address} is not inside the LAN subnet ${subnet}`, 'pick an address inside network.subnet, or fix the subnet'),
   addressReserved: (address: string, what: string) =>

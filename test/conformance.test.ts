@@ -111,6 +111,60 @@ testWithTools('every shell script in the outputs passes shellcheck with no findi
   assert.ok(count >= built.length * 3, 'found the scripts');
 });
 
+/**
+ * keepalived checks a configuration against the machine it runs on (the interface must exist),
+ * so each control plane's file is checked inside a namespace of its own with that interface (a
+ * veth: this kernel has no dummy links) and the node's address. keepalived 2.2's --config-test
+ * ends by signalling itself (exit 143) when the file is good, and exits non-zero otherwise;
+ * either way every problem is a line in its log file, so the file must stay empty.
+ */
+function keepalivedConfigTest(config: string, iface: string, address: string): { ok: boolean; output: string } {
+  const ns = `piska${process.pid % 100000}`;
+  const dir = tempDir('pi-seed-keepalived-');
+  const file = join(dir, 'keepalived.conf');
+  const logFile = join(dir, 'check.log');
+  writeFileSync(file, config);
+  const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8', timeout: 10_000 });
+  try {
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'add', iface, 'type', 'veth', 'peer', 'name', 'pisk-peer');
+    ip('-n', ns, 'link', 'set', iface, 'up');
+    ip('-n', ns, 'addr', 'add', address, 'dev', iface);
+    const result = spawnSync('ip', ['netns', 'exec', ns, 'keepalived', `--config-test=${logFile}`, '-f', file], { encoding: 'utf8', timeout: 30_000 });
+    const output = `${existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''}${result.stderr}`.replace(/Terminated\s*$/, '').trim();
+    const ended = result.signal === 'SIGTERM' || result.status === 0;
+    return { ok: ended && output === '', output: `${result.signal ?? `exit ${result.status}`}: ${output}` };
+  } finally {
+    ip('netns', 'del', ns);
+  }
+}
+
+const needsNetns = process.getuid?.() === 0 ? null : 'not running as root (keepalived is checked in a network namespace)';
+const keepalivedFiles = built.flatMap(({ example, node, dir }) =>
+  userDataWriteFiles(join(dir, 'user-data'))
+    .filter((f) => f.path === '/etc/keepalived/keepalived.conf')
+    .map((f) => ({ example, node, config: f.content, network: yaml.load(readFileSync(join(dir, 'network-config'), 'utf8')) as { network: { ethernets: Record<string, { addresses: string[] }> } } })),
+);
+
+testWithTools('keepalived accepts every control plane\'s keepalived.conf (keepalived --config-test)', ['keepalived', 'ip'], () => {
+  if (needsNetns) throw new Error(needsNetns);
+  assert.ok(keepalivedFiles.length >= 3, 'the HA example has three control planes');
+  for (const { example, node, config, network } of keepalivedFiles) {
+    const [iface, eth] = Object.entries(network.network.ethernets)[0]!;
+    const result = keepalivedConfigTest(config, iface, eth.addresses[0]!);
+    assert.ok(result.ok, `${example}/${node}: ${result.output}`);
+  }
+});
+
+testWithTools('keepalived --config-test refuses a keyword it does not know (the check can fail)', ['keepalived', 'ip'], () => {
+  if (needsNetns) throw new Error(needsNetns);
+  const { config, network } = keepalivedFiles[0]!;
+  const [iface, eth] = Object.entries(network.network.ethernets)[0]!;
+  const result = keepalivedConfigTest(config.replace('advert_int 1', 'advert_int 1\n    not_a_keepalived_keyword 1'), iface, eth.addresses[0]!);
+  assert.not.ok(result.ok);
+  assert.match(result.output, /not_a_keepalived_keyword/);
+});
+
 test('the command line (cmdline.txt, current/cmdline.txt on A/B boot) keeps the release line, adds the cgroup flags, one line', () => {
   for (const { example, node, dir } of built) {
     const file = ['cmdline.txt', 'current/cmdline.txt'].filter((f) => existsSync(join(dir, f)));

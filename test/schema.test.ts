@@ -30,6 +30,9 @@ test('schema defaults are the defaults the code applies', () => {
   assert.is(props(['join', 'port']).default, undefined);
   assert.is(props(['join', 'tokenTTL']).default, undefined);
   assert.is(props(['addons', 'demo']).default, DEFAULTS.addons.demo);
+  assert.is(schema.properties.nodes.items.properties.storage.default, DEFAULTS.node.storage);
+  // No default: without an endpoint the control plane's own address is the API server's.
+  assert.is(props(['kubernetes', 'controlPlaneEndpoint']).default, undefined);
 });
 
 test('schema enums match the supported releases and boards', () => {

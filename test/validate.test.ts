@@ -32,6 +32,15 @@ nodes:
     memory: 4GB
 `;
 
+/** Two more control planes after mas01 (on NVMe: no SD warning) and the endpoint: a valid HA cluster. */
+const CONTROL_PLANES = (count: number, storage = 'nvme') =>
+  Array.from({ length: count }, (_, i) => `  - name: mas0${i + 2}\n    role: control-plane\n    address: 192.168.1.${111 + i}\n    board: pi5\n    memory: 8GB\n    storage: ${storage}\n`).join('');
+const HA: Array<[string, string]> = [
+  ['  metallb:', '  controlPlaneEndpoint:\n    address: 192.168.1.100\n  metallb:'],
+  ['    memory: 8GB\n', `    memory: 8GB\n    storage: nvme\n${CONTROL_PLANES(2)}`],
+];
+const endpoint = (address: string): Array<[string, string]> => [...HA, ['address: 192.168.1.100', `address: ${address}`]];
+
 interface Case {
   name: string;
   /** [search, replace] edits applied to BASE, or a whole text. */
@@ -56,7 +65,21 @@ const CASES: Case[] = [
   { name: 'duplicate node name', edit: [['name: work01', 'name: mas01']], code: 'duplicate-node-name', path: '$.nodes[1].name', line: 21 },
   { name: 'duplicate address', edit: [['address: 192.168.1.102', 'address: 192.168.1.101']], code: 'duplicate-address', path: '$.nodes[1].address', line: 23 },
   { name: 'no control plane', edit: [['role: control-plane', 'role: worker']], code: 'no-control-plane', path: '$.nodes', line: 16 },
-  { name: 'two control planes', edit: [['    role: worker', '    role: control-plane']], code: 'multiple-control-planes', path: '$.nodes[1].role', line: 22, message: /later version|exactly one/ },
+  { name: 'two control planes', edit: [['    role: worker', '    role: control-plane']], code: 'even-control-planes', path: '$.nodes[1].role', line: 22, message: /majority/ },
+  { name: 'four control planes', edit: [...HA, ['  - name: work01', `${CONTROL_PLANES(1).replace(/mas0(\d)/g, 'cp$1').replace(/\.11(\d)/g, '.12$1')}  - name: work01`]], code: 'even-control-planes', path: '$.nodes[3].role', message: /4 control-plane nodes/ },
+  { name: 'seven control planes', edit: [...HA, ['  - name: work01', `${CONTROL_PLANES(4).replace(/mas0(\d)/g, 'cp$1').replace(/\.11(\d)/g, '.12$1')}  - name: work01`]], code: 'too-many-control-planes', path: '$.nodes[6].role', message: /1, 3 or 5/ },
+  { name: 'three control planes need an endpoint', edit: [HA[1]!], code: 'control-plane-endpoint-required', path: '$.kubernetes', line: 6, message: /controlPlaneEndpoint/ },
+  { name: 'endpoint is a node', edit: endpoint('192.168.1.101'), code: 'endpoint-is-node', path: '$.kubernetes.controlPlaneEndpoint.address', line: 8, message: /mas01/ },
+  { name: 'endpoint is the gateway', edit: endpoint('192.168.1.1'), code: 'endpoint-is-gateway', path: '$.kubernetes.controlPlaneEndpoint.address' },
+  { name: 'endpoint outside the LAN', edit: endpoint('192.168.7.100'), code: 'endpoint-outside-subnet', path: '$.kubernetes.controlPlaneEndpoint.address' },
+  { name: 'endpoint is the broadcast address', edit: endpoint('192.168.1.255'), code: 'endpoint-reserved', path: '$.kubernetes.controlPlaneEndpoint.address', message: /broadcast/ },
+  { name: 'endpoint inside the MetalLB pool', edit: endpoint('192.168.1.212'), code: 'endpoint-in-pool', path: '$.kubernetes.controlPlaneEndpoint.address' },
+  { name: 'endpoint not an address', edit: endpoint('192.168.1'), code: 'bad-format', path: '$.kubernetes.controlPlaneEndpoint.address' },
+  { name: 'endpoint ending in 0 needs a router id', edit: [...endpoint('192.168.2.0'), ['subnet: 192.168.1.0/24', 'subnet: 192.168.0.0/16']], code: 'virtual-router-id-needed', path: '$.kubernetes.controlPlaneEndpoint.address' },
+  { name: 'router id out of range', edit: [...HA, ['address: 192.168.1.100', 'address: 192.168.1.100\n    virtualRouterId: 256']], code: 'out-of-range', path: '$.kubernetes.controlPlaneEndpoint.virtualRouterId' },
+  { name: 'HA control plane on an SD card (the default) warns', edit: [...HA, ['    memory: 8GB\n    storage: nvme\n  - name: mas02', '    memory: 8GB\n  - name: mas02']], code: 'control-plane-on-sd', path: '$.nodes[0]', severity: 'warning', message: /mas01/ },
+  { name: 'HA control plane on an SD card (said so) warns', edit: [...HA, ['storage: nvme\n  - name: mas03', 'storage: sd\n  - name: mas03']], code: 'control-plane-on-sd', path: '$.nodes[1].storage', severity: 'warning', message: /mas02/ },
+  { name: 'unknown storage', edit: [...HA, ['storage: nvme\n  - name: mas03', 'storage: emmc\n  - name: mas03']], code: 'not-allowed', path: '$.nodes[1].storage' },
   { name: 'address outside subnet', edit: [['address: 192.168.1.102', 'address: 192.168.2.102']], code: 'address-outside-subnet', path: '$.nodes[1].address', line: 23 },
   { name: 'network address', edit: [['address: 192.168.1.102', 'address: 192.168.1.0']], code: 'address-reserved', path: '$.nodes[1].address', message: /network/ },
   { name: 'broadcast address', edit: [['address: 192.168.1.102', 'address: 192.168.1.255']], code: 'address-reserved', path: '$.nodes[1].address', message: /broadcast/ },
@@ -108,6 +131,13 @@ test('the base config is valid without warnings', () => {
   const result = validateText('cluster.yaml', BASE);
   assert.equal(result.diagnostics, []);
   assert.ok(result.spec);
+});
+
+test('an HA cluster on SSDs is valid without warnings, and so is one control plane with an endpoint (ready to grow)', () => {
+  assert.equal(validateText('cluster.yaml', apply(HA)).diagnostics, []);
+  assert.equal(validateText('cluster.yaml', apply([HA[0]!])).diagnostics, []);
+  // One control plane on its SD card is the seed's setup: no etcd peers to keep up with, no warning.
+  assert.equal(validateText('cluster.yaml', apply([['    memory: 8GB\n', '    memory: 8GB\n    storage: sd\n']])).diagnostics, []);
 });
 
 for (const c of CASES) {

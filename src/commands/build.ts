@@ -39,11 +39,11 @@ export async function runBuild(options: BuildOptions, io: Io): Promise<number> {
     return EXIT_USAGE;
   }
 
-  const workers = plan.workers.map((w) => w.name);
+  const joiners = plan.joiners.map((n) => n.name);
   if (options.check) {
     // Nothing is written: without secrets yet, throwaway ones show which files would change.
-    const found = await loadOrCreateSecrets(options.config, options.random ?? randomBytes, false, workers);
-    const trust = clusterTrust(found?.secrets ?? (await createSecrets(options.random ?? randomBytes, workers, options.now ?? new Date())));
+    const found = await loadOrCreateSecrets(options.config, options.random ?? randomBytes, false, joiners);
+    const trust = clusterTrust(found?.secrets ?? (await createSecrets(options.random ?? randomBytes, joiners, options.now ?? new Date())));
     const changes = compareTree(options.out, publicFiles(plan, trust, options.nodes), options.nodes.length === 0 ? plan.nodes.map((n) => n.name) : null);
     if (changes.length === 0) {
       io.err(`${options.out}: up to date\n`);
@@ -54,7 +54,7 @@ export async function runBuild(options: BuildOptions, io: Io): Promise<number> {
     return EXIT_INVALID;
   }
 
-  const secrets = (await loadOrCreateSecrets(options.config, options.random ?? randomBytes, true, workers, options.now))!;
+  const secrets = (await loadOrCreateSecrets(options.config, options.random ?? randomBytes, true, joiners, options.now))!;
   reportSecrets(io, secrets);
   const all = options.nodes.length === 0;
   const prune = all ? generatedNodeDirs(options.out).filter((dir) => !plan.nodes.some((n) => n.name === dir)) : [];

@@ -88,10 +88,10 @@ export async function loadSeeds(selection: SeedSelection, io: Io): Promise<Loade
   if (!plan || hasErrors(loaded.diagnostics) || unknown.length > 0) return null;
   const nodes = selection.nodes.length === 0 ? plan.nodes : plan.nodes.filter((n) => selection.nodes.includes(n.name));
   selection.checkDestination?.(plan, nodes);
-  const workers = plan.workers.map((w) => w.name);
-  const found = await loadOrCreateSecrets(selection.config, randomBytes, selection.createSecrets, workers);
+  const joiners = plan.joiners.map((n) => n.name);
+  const found = await loadOrCreateSecrets(selection.config, randomBytes, selection.createSecrets, joiners);
   if (found?.created) io.err(`created ${found.path} (mode 0600): back it up and never commit it\n`);
   else if (found && found.added.length > 0 && selection.createSecrets) io.err(`added a join token for ${found.added.join(', ')} to ${found.path}\n`);
   // A dry run without secrets plans with throwaway ones: it shows which files change, never their bytes.
-  return { plan, nodes, secrets: found?.secrets ?? (await createSecrets(randomBytes, workers, new Date())), secretsMissing: !found };
+  return { plan, nodes, secrets: found?.secrets ?? (await createSecrets(randomBytes, joiners, new Date())), secretsMissing: !found };
 }

@@ -23,7 +23,8 @@ export function clusterAccess(config: string, server: string | undefined, io: Io
   reportDiagnostics(io, loaded.diagnostics.filter((d) => d.severity === 'error'), loaded.source?.text);
   if (!loaded.plan || hasErrors(loaded.diagnostics)) return null;
   const plan = loaded.plan;
-  const url = serverUrl(server ?? plan.controlPlane.address, plan.kubernetes.apiServerPort);
+  // The endpoint (the virtual IP when there is one) reaches whichever control plane is up.
+  const url = serverUrl(server ?? plan.kubernetes.endpointHost, plan.kubernetes.apiServerPort);
   if (url === null) throw new ProblemError(msg.badServer(server ?? ''), EXIT_USAGE);
   const path = secretsPathFor(config);
   if (!existsSync(path)) throw new ProblemError(msg.secretsMissing(path, why));

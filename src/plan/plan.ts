@@ -1,10 +1,11 @@
 // validate → plan: the typed, fully resolved cluster. Every default is applied and every derived
 // value (FQDNs, prefix length, cmdline flags, add-on versions) is computed here once, so the
 // renderers are plain translations with no decisions of their own.
-import { applyDefaults } from '../spec/v1/defaults.js';
+import { DEFAULTS, applyDefaults } from '../spec/v1/defaults.js';
 import { BOARD_MEMORY, BOOT_CMDLINE_FILE, DEMO_IMAGE, FLANNEL, KUBERNETES_FAILS_CGROUP_V1, METALLB, UBUNTU, compareMinor, containerdMinimum, memoryGB, type BootLayout, type PinnedManifest } from '../spec/v1/support.js';
-import { type Board, type ClusterSpecV1, type Memory, type Role, type UbuntuRelease } from '../spec/v1/types.js';
+import { type Board, type ClusterSpecV1, type Memory, type Role, type Storage, type UbuntuRelease } from '../spec/v1/types.js';
 import { cidrToText, parseCidr } from './ipv4.js';
+import { planVirtualIP, type VirtualIP } from './virtual-ip.js';
 
 export interface PlannedNode {
   name: string;
@@ -14,6 +15,7 @@ export interface PlannedNode {
   board: Board;
   memory: Memory;
   memoryGB: number;
+  storage: Storage;
 }
 
 /**
@@ -35,6 +37,13 @@ export interface ClusterPlan {
     podCIDR: string;
     serviceCIDR: string;
     apiServerPort: number;
+    /**
+     * host:port every kubeconfig, join and report uses (kubeadm's controlPlaneEndpoint): the
+     * virtual IP when there is one, else the only control plane's address.
+     */
+    endpoint: string;
+    /** The endpoint's address alone. */
+    endpointHost: string;
     flannel: PinnedManifest;
     metallb: (PinnedManifest & { addresses: string }) | null;
     /** The oldest containerd this minor supports; the bootstrap checks the installed one. */
@@ -68,7 +77,14 @@ export interface ClusterPlan {
   /** null: each worker's bootstrap token lives until its node has joined (docs/join-protocol.md). */
   join: { tokenTTL: string | null };
   addons: { demo: { image: string } | null };
-  controlPlane: PlannedNode;
+  /** keepalived on every control plane (docs/ha.md); null without kubernetes.controlPlaneEndpoint. */
+  virtualIP: VirtualIP | null;
+  /** The first control plane of cluster.yaml: the only node that runs kubeadm init. */
+  initNode: PlannedNode;
+  /** Every control plane, the init node first, in the order of cluster.yaml. */
+  controlPlanes: PlannedNode[];
+  /** Every node that joins the cluster the init node made (control planes, then workers: cluster.yaml order). */
+  joiners: PlannedNode[];
   workers: PlannedNode[];
   /** All nodes in the order of cluster.yaml. */
   nodes: PlannedNode[];
@@ -87,8 +103,14 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
   const subnet = parseCidr(spec.network.subnet)!;
   const nodes: PlannedNode[] = spec.nodes.map((n) => {
     const memory = n.memory ?? BOARD_MEMORY[n.board][0]!;
-    return { name: n.name, fqdn: `${n.name}.${spec.cluster.domain}`, role: n.role, address: n.address, board: n.board, memory, memoryGB: memoryGB(memory) };
+    const storage = n.storage ?? DEFAULTS.node.storage;
+    return { name: n.name, fqdn: `${n.name}.${spec.cluster.domain}`, role: n.role, address: n.address, board: n.board, memory, memoryGB: memoryGB(memory), storage };
   });
+  const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
+  const initNode = controlPlanes[0]!;
+  const apiServerPort = 6443;
+  const endpointSpec = spec.kubernetes.controlPlaneEndpoint;
+  const virtualIP = endpointSpec ? planVirtualIP(spec.cluster.name, endpointSpec, spec.network.interface, subnet.prefix, controlPlanes) : null;
   const release = UBUNTU[spec.os.ubuntu];
   const minor = spec.kubernetes.version;
   return {
@@ -97,7 +119,9 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
       minor,
       podCIDR: spec.kubernetes.podCIDR,
       serviceCIDR: spec.kubernetes.serviceCIDR,
-      apiServerPort: 6443,
+      apiServerPort,
+      endpoint: `${virtualIP?.address ?? initNode.address}:${apiServerPort}`,
+      endpointHost: virtualIP?.address ?? initNode.address,
       flannel: { ...FLANNEL },
       metallb: spec.kubernetes.metallb ? { ...METALLB, addresses: spec.kubernetes.metallb.addresses } : null,
       containerdMinimum: containerdMinimum(minor),
@@ -130,7 +154,10 @@ export function planCluster(input: ClusterSpecV1): ClusterPlan {
     },
     join: { tokenTTL: spec.join.tokenTTL ?? null },
     addons: { demo: spec.addons.demo ? { image: DEMO_IMAGE } : null },
-    controlPlane: nodes.find((n) => n.role === 'control-plane')!,
+    virtualIP,
+    initNode,
+    controlPlanes,
+    joiners: [...controlPlanes.slice(1), ...nodes.filter((n) => n.role === 'worker')],
     workers: nodes.filter((n) => n.role === 'worker'),
     nodes,
   };

@@ -6,18 +6,23 @@ import { type ClusterSecrets, formatSecretBundle, pkiFiles } from '../secrets/cl
 import { clusterAccess, kubeadmInitConfiguration } from './kubernetes.js';
 
 /**
- * A worker's card holds only its own bootstrap token; the control plane's holds the cluster's CAs
- * and service-account key (kubeadm's custom certificates), its InitConfiguration with every
- * worker's token, the RBAC that names those tokens, and which token belongs to which worker.
+ * A worker's card holds only its own bootstrap token. Every control plane's holds the cluster's
+ * CAs and service-account key (kubeadm's custom certificates, shared by all control planes, so
+ * kubeadm never uploads them to the cluster); a joining control plane's adds its own token, the
+ * init node's its InitConfiguration with every joining node's token, the RBAC that names those
+ * tokens, and which token belongs to which node.
  */
 export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: ClusterSecrets): string {
   const tokens = tokenMap(secrets);
-  if (node.role === 'worker') return formatSecretBundle(node.name, [{ name: 'token', content: `${tokenOf(tokens, node.name)}\n` }]);
+  const token = () => ({ name: 'token', content: `${tokenOf(tokens, node.name)}\n` });
+  if (node.role === 'worker') return formatSecretBundle(node.name, [token()]);
+  const pki = pkiFiles(secrets).map((file) => ({ name: file.path, content: file.content }));
+  if (node !== plan.initNode) return formatSecretBundle(node.name, [...pki, token()]);
   return formatSecretBundle(node.name, [
-    ...pkiFiles(secrets).map((file) => ({ name: file.path, content: file.content })),
+    ...pki,
     { name: 'kubeadm-init.yaml', content: kubeadmInitConfiguration(plan, tokens) },
     { name: 'cluster-access.yaml', content: clusterAccess(plan, tokens) },
-    { name: 'tokens', content: plan.workers.map((w) => `${w.name} ${tokenOf(tokens, w.name).split('.')[0]}\n`).join('') },
+    { name: 'tokens', content: plan.joiners.map((n) => `${n.name} ${tokenOf(tokens, n.name).split('.')[0]}\n`).join('') },
   ]);
 }
 

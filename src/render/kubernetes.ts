@@ -1,4 +1,4 @@
-// Kubernetes-side documents for the control plane: kubeadm's configuration, the MetalLB pool
+// Kubernetes-side documents for the control planes: kubeadm's configuration, the MetalLB pool
 // and the demo app. Pure functions of the plan.
 import { type ClusterPlan, type ClusterTrust, type PlannedNode } from '../plan/plan.js';
 import { toYamlDocuments } from './yaml.js';
@@ -24,37 +24,40 @@ export const TOKEN_PLACEHOLDER = 'PI_SEED_BOOTSTRAP_TOKEN';
 /** kubeadm's default extra group for join tokens, which its RBAC lets join the cluster. */
 export const JOIN_TOKEN_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
 
-const apiServerEndpoint = (plan: ClusterPlan): string => `${plan.controlPlane.address}:${plan.kubernetes.apiServerPort}`;
-
 /**
- * The control plane's InitConfiguration. It lists every worker's bootstrap token, so it travels in
- * the control plane's key file, never in user-data. Tokens without join.tokenTTL never expire
- * ("0s"): the control plane deletes each one once its worker has joined.
+ * The init node's InitConfiguration. It lists the bootstrap token of every node that joins
+ * (workers and the other control planes), so it travels in the init node's key file, never in
+ * user-data. Tokens without join.tokenTTL never expire ("0s"): a control plane deletes each one
+ * once its node has joined.
  */
 export function kubeadmInitConfiguration(plan: ClusterPlan, tokens: ReadonlyMap<string, string>): string {
-  const cp = plan.controlPlane;
+  const cp = plan.initNode;
   return toYamlDocuments([
     {
       apiVersion: KUBEADM_API,
       kind: 'InitConfiguration',
-      // Without workers, none: kubeadm then makes its default token, which expires in 24 h.
-      ...(plan.workers.length === 0 ? {} : { bootstrapTokens: plan.workers.map((worker) => ({
-        token: tokenFor(tokens, worker.name),
-        description: `pi-seed join token for ${worker.name}`,
+      // Without joiners, none: kubeadm then makes its default token, which expires in 24 h.
+      ...(plan.joiners.length === 0 ? {} : { bootstrapTokens: plan.joiners.map((node) => ({
+        token: tokenFor(tokens, node.name),
+        description: `pi-seed join token for ${node.name}`,
         ttl: plan.join.tokenTTL === null ? '0s' : plan.join.tokenTTL,
         usages: ['signing', 'authentication'],
         groups: [JOIN_TOKEN_GROUP],
       })) }),
       localAPIEndpoint: { advertiseAddress: cp.address, bindPort: plan.kubernetes.apiServerPort },
-      nodeRegistration: {
-        name: cp.name,
-        criSocket: CRI_SOCKET,
-        // A cluster without workers must run its pods (and MetalLB) on the control plane.
-        ...(plan.workers.length === 0 ? { taints: [] } : {}),
-      },
+      nodeRegistration: nodeRegistration(plan, cp),
       timeouts: KUBEADM_TIMEOUTS,
     },
   ]);
+}
+
+function nodeRegistration(plan: ClusterPlan, node: PlannedNode): Record<string, unknown> {
+  return {
+    name: node.name,
+    criSocket: CRI_SOCKET,
+    // A cluster without workers must run its pods (and MetalLB) on its control planes.
+    ...(node.role === 'control-plane' && plan.workers.length === 0 ? { taints: [] } : {}),
+  };
 }
 
 function tokenFor(tokens: ReadonlyMap<string, string>, node: string): string {
@@ -70,7 +73,6 @@ function tokenFor(tokens: ReadonlyMap<string, string>, node: string): string {
  * "custom certificates"); the certificates kubeadm makes from them use the same algorithm.
  */
 export function kubeadmClusterConfiguration(plan: ClusterPlan): string {
-  const cp = plan.controlPlane;
   return toYamlDocuments([
     {
       apiVersion: KUBEADM_API,
@@ -78,10 +80,12 @@ export function kubeadmClusterConfiguration(plan: ClusterPlan): string {
       clusterName: plan.cluster.name,
       // Replaced at first boot by the installed kubeadm's exact version (see the bootstrap).
       kubernetesVersion: `stable-${plan.kubernetes.minor}`,
-      controlPlaneEndpoint: apiServerEndpoint(plan),
+      controlPlaneEndpoint: plan.kubernetes.endpoint,
       encryptionAlgorithm: 'ECDSA-P256',
       networking: { podSubnet: plan.kubernetes.podCIDR, serviceSubnet: plan.kubernetes.serviceCIDR, dnsDomain: 'cluster.local' },
-      apiServer: { certSANs: [cp.address, cp.name, cp.fqdn] },
+      // Every name a client may use for an API server: kubeadm adds each node's own name and
+      // address and the endpoint; the rest lets any control plane answer for any of them.
+      apiServer: { certSANs: apiServerNames(plan) },
     },
     {
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
@@ -91,7 +95,13 @@ export function kubeadmClusterConfiguration(plan: ClusterPlan): string {
   ]);
 }
 
-/** kubeadm's waits on a worker, stretched like the control plane's (a Pi 3 pulling images). */
+function apiServerNames(plan: ClusterPlan): string[] {
+  const names = plan.virtualIP ? [plan.virtualIP.address] : [];
+  for (const cp of plan.controlPlanes) names.push(cp.address, cp.name, cp.fqdn);
+  return names;
+}
+
+/** kubeadm's waits on a joining node, stretched like the control plane's (a Pi 3 pulling images). */
 export const KUBEADM_JOIN_TIMEOUTS = {
   ...KUBEADM_TIMEOUTS,
   discovery: '15m0s',
@@ -99,18 +109,23 @@ export const KUBEADM_JOIN_TIMEOUTS = {
 };
 
 /**
- * A worker's JoinConfiguration as the control plane serves it: kubeadm's own token discovery,
- * the CA pinned by its hash. The token is a placeholder the worker fills from its card.
+ * A joining node's JoinConfiguration as the init node serves it: kubeadm's own token discovery
+ * through the endpoint, the CA pinned by its hash. The token is a placeholder the node fills from
+ * its card. A control plane's has `controlPlane` (kubeadm's `--control-plane`, which cannot be
+ * mixed with --config): it brings the shared certificates on its own card, so nothing is uploaded.
  */
-export function workerJoinConfiguration(plan: ClusterPlan, trust: ClusterTrust, worker: PlannedNode): string {
+export function joinConfiguration(plan: ClusterPlan, trust: ClusterTrust, node: PlannedNode): string {
   return toYamlDocuments([
     {
       apiVersion: KUBEADM_API,
       kind: 'JoinConfiguration',
+      ...(node.role === 'control-plane'
+        ? { controlPlane: { localAPIEndpoint: { advertiseAddress: node.address, bindPort: plan.kubernetes.apiServerPort } } }
+        : {}),
       discovery: {
-        bootstrapToken: { apiServerEndpoint: apiServerEndpoint(plan), token: TOKEN_PLACEHOLDER, caCertHashes: [trust.caCertHash] },
+        bootstrapToken: { apiServerEndpoint: plan.kubernetes.endpoint, token: TOKEN_PLACEHOLDER, caCertHashes: [trust.caCertHash] },
       },
-      nodeRegistration: { name: worker.name, criSocket: CRI_SOCKET },
+      nodeRegistration: nodeRegistration(plan, node),
       timeouts: KUBEADM_JOIN_TIMEOUTS,
     },
   ]);
@@ -119,31 +134,31 @@ export function workerJoinConfiguration(plan: ClusterPlan, trust: ClusterTrust, 
 const managedBy = { 'app.kubernetes.io/managed-by': 'pi-seed' };
 
 /**
- * What the control plane publishes right after kubeadm init: pi-seed's namespace and one join
- * script per worker. binaryData (base64) lets a worker read it with sed and base64, without a JSON
+ * What the init node publishes right after kubeadm init: pi-seed's namespace and one join
+ * script per joining node. binaryData (base64) lets a worker read it with sed and base64, without a JSON
  * parser; the control plane adds kubernetes-version and package-version at first boot.
  */
 export function joinScripts(plan: ClusterPlan, trust: ClusterTrust): string {
   return toYamlDocuments([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PI_SEED_NAMESPACE, labels: managedBy } },
-    ...plan.workers.map((worker) => ({
+    ...plan.joiners.map((node) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: `join-${worker.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, 'pi-seed.io/join-script': '', 'pi-seed.io/node': worker.name } },
-      binaryData: { 'join-configuration.yaml': Buffer.from(workerJoinConfiguration(plan, trust, worker)).toString('base64') },
+      metadata: { name: `join-${node.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, 'pi-seed.io/join-script': '', 'pi-seed.io/node': node.name } },
+      binaryData: { 'join-configuration.yaml': Buffer.from(joinConfiguration(plan, trust, node)).toString('base64') },
     })),
   ]);
 }
 
 /**
- * RBAC: each worker may read its own join script and write its own report, with its bootstrap token
- * before it joins and its kubelet's credentials after. It names the token ids, so it travels in the
- * control plane's key file.
+ * RBAC: each joining node may read its own join script and write its own report, with its
+ * bootstrap token before it joins and its kubelet's credentials after. It names the token ids, so
+ * it travels in the init node's key file.
  */
 export function clusterAccess(plan: ClusterPlan, tokens: ReadonlyMap<string, string>): string {
-  // The control plane reports with admin.conf: only workers need a Role.
+  // The init node reports with admin.conf from the start: only joining nodes need a Role.
   return toYamlDocuments(
-    plan.workers.flatMap((node) => {
+    plan.joiners.flatMap((node) => {
       const name = `pi-seed:node:${node.name}`;
       const subjects = [
         { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:bootstrap:${tokenFor(tokens, node.name).split('.')[0]}` },

@@ -33,8 +33,10 @@ const NTP_CLIENTS = {
 export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
   return renderTemplate('bootstrap.sh.hbs', {
     node,
-    // One script per role: each carries only its own half (a worker's user-data stays small).
+    // One script per role: each carries only its own parts (a worker's user-data stays small).
     isControlPlane: node.role === 'control-plane',
+    isInitNode: node === plan.initNode,
+    keepalived: plan.virtualIP !== null && node.role === 'control-plane' ? 1 : 0,
     admin: plan.admin,
     kubernetes: plan.kubernetes,
     metallbUrl: plan.kubernetes.metallb?.url ?? '',
@@ -45,9 +47,33 @@ export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
     ntpServers: plan.network.ntp.join(' '),
     ntpUnit: NTP_CLIENTS[plan.os.ntpClient].unit,
     abBoot: plan.os.bootLayout === 'ab' ? 1 : 0,
-    apiServer: `${plan.controlPlane.address}:${plan.kubernetes.apiServerPort}`,
+    apiServer: plan.kubernetes.endpoint,
   });
 }
+
+/** keepalived's configuration and API server check on a control plane (docs/ha.md). */
+function keepalivedFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[] {
+  const vip = plan.virtualIP;
+  if (!vip || node.role !== 'control-plane') return [];
+  const self = vip.members.find((m) => m.name === node.name)!;
+  const config = renderTemplate('keepalived.conf.hbs', {
+    cluster: plan.cluster.name,
+    node: node.name,
+    address: node.address,
+    priority: self.priority,
+    peers: vip.members.filter((m) => m !== self),
+    vip,
+  });
+  return [
+    { path: '/etc/keepalived/keepalived.conf', permissions: '0644', content: config },
+    { path: CHECK_APISERVER_PATH, permissions: '0755', content: renderTemplate('check-apiserver.sh.hbs', { node: node.name, address: node.address, port: plan.kubernetes.apiServerPort }) },
+    // The node keeper publishes who holds it (pi-seed status shows it).
+    { path: '/etc/pi-seed/virtual-ip', permissions: '0644', content: `${vip.address}\n` },
+  ];
+}
+
+/** keepalived.conf names this path; keepalived refuses a script a non-root user could change. */
+const CHECK_APISERVER_PATH = '/usr/local/lib/pi-seed/check-apiserver.sh';
 
 /** The pinned SHA-256 of each add-on manifest the control plane downloads, in sha256sum's format. */
 export function addonChecksums(plan: ClusterPlan): string {
@@ -62,7 +88,7 @@ function ntpFile(plan: ClusterPlan): WriteFile | null {
   return { path: client.path, permissions: '0644', content: renderTemplate(client.template, { servers: plan.network.ntp }) };
 }
 
-/** Every node of the cluster with its role, one per line: the control plane makes their reports. */
+/** Every node of the cluster with its role, one per line: the init node makes their reports, the node keeper labels the workers. */
 export function nodeList(plan: ClusterPlan): string {
   return plan.nodes.map((n) => `${n.name} ${n.role}\n`).join('');
 }
@@ -86,14 +112,20 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode, trust: Clus
     files.push({ path: '/etc/sysctl.d/90-pi-seed-ipv6-off.conf', permissions: '0644', content: renderTemplate('sysctl-ipv6-off.conf.hbs', { interface: plan.network.interface }) });
   }
   if (node.role === 'control-plane') {
-    // The InitConfiguration (it lists the tokens) comes from the key file; this is the rest.
-    files.push({ path: '/etc/pi-seed/kubeadm-cluster.yaml', permissions: '0644', content: kubeadmClusterConfiguration(plan) });
-    files.push({ path: '/etc/pi-seed/addons.sha256', permissions: '0644', content: addonChecksums(plan) });
+    // Every control plane keeps the nodes (labels, used tokens) once it has joined: the cluster
+    // is looked after while any of them is up.
     files.push({ path: '/etc/pi-seed/nodes', permissions: '0644', content: nodeList(plan) });
-    files.push({ path: '/etc/pi-seed/manifests/join-scripts.yaml', permissions: '0644', content: joinScripts(plan, trust) });
-    files.push({ path: '/usr/local/sbin/pi-seed-nodes', permissions: '0755', content: templateText('pi-seed-nodes.sh') });
+    files.push({ path: '/usr/local/sbin/pi-seed-nodes', permissions: '0755', content: renderTemplate('pi-seed-nodes.sh.hbs', { node: node.name }) });
     files.push({ path: '/etc/systemd/system/pi-seed-nodes.service', permissions: '0644', content: templateText('pi-seed-nodes.service') });
     files.push({ path: '/etc/systemd/system/pi-seed-nodes.timer', permissions: '0644', content: templateText('pi-seed-nodes.timer') });
+    files.push(...keepalivedFiles(plan, node));
+  }
+  if (node === plan.initNode) {
+    // The InitConfiguration (it lists the tokens) comes from the key file; this is the rest. The
+    // other control planes read the cluster's configuration from the cluster when they join.
+    files.push({ path: '/etc/pi-seed/kubeadm-cluster.yaml', permissions: '0644', content: kubeadmClusterConfiguration(plan) });
+    files.push({ path: '/etc/pi-seed/addons.sha256', permissions: '0644', content: addonChecksums(plan) });
+    files.push({ path: '/etc/pi-seed/manifests/join-scripts.yaml', permissions: '0644', content: joinScripts(plan, trust) });
     const pool = metallbPool(plan);
     if (pool) files.push({ path: '/etc/pi-seed/manifests/metallb-pool.yaml', permissions: '0644', content: pool });
     const demo = demoApp(plan);

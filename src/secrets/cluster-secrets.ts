@@ -166,8 +166,8 @@ export function secretsText(secrets: ClusterSecrets): string {
   return `${head.join('\n')}\n${yaml.dump(doc, { lineWidth: -1, noRefs: true, sortKeys: false })}`;
 }
 
-/** New secrets from `random` and `now`: the CAs, the service-account key, a token per worker. */
-export async function createSecrets(random: RandomBytes, workers: readonly string[], now: Date): Promise<ClusterSecrets> {
+/** New secrets from `random` and `now`: the CAs, the service-account key, a token per joining node. */
+export async function createSecrets(random: RandomBytes, joiners: readonly string[], now: Date): Promise<ClusterSecrets> {
   const { createCa } = await import('./pki.js');
   const made: CertificateAuthority[] = [];
   for (const ca of CAS) made.push(await createCa(ca.commonName, random, now));
@@ -176,18 +176,19 @@ export async function createSecrets(random: RandomBytes, workers: readonly strin
   return {
     certificateAuthorities: { cluster, frontProxy, etcd },
     serviceAccount: { publicKey: sa.publicKeyPem, privateKey: sa.privateKeyPem },
-    bootstrapTokens: withTokensFor({}, workers, random),
+    bootstrapTokens: withTokensFor({}, joiners, random),
   };
 }
 
 /**
- * The tokens plus one for each worker that has none. Tokens of workers no longer in the config are
+ * The tokens plus one for each joining node (every node but the init node) that has none. Tokens
+ * of nodes no longer in the config are
  * kept: a token may still be in a running cluster, and removing it there is day 2's job
  * (`pi-seed apply`), which then drops it here too.
  */
-function withTokensFor(tokens: Readonly<Record<string, string>>, workers: readonly string[], random: RandomBytes): Record<string, string> {
+function withTokensFor(tokens: Readonly<Record<string, string>>, joiners: readonly string[], random: RandomBytes): Record<string, string> {
   const result: Record<string, string> = { ...tokens };
-  for (const worker of workers) if (result[worker] === undefined) result[worker] = newBootstrapToken(random, Object.values(result));
+  for (const node of joiners) if (result[node] === undefined) result[node] = newBootstrapToken(random, Object.values(result));
   return result;
 }
 
@@ -195,28 +196,28 @@ export interface LoadedSecrets {
   secrets: ClusterSecrets;
   /** The file was made by this call. */
   created: boolean;
-  /** Workers that got a new token (written to the file when `create` is set). */
+  /** Joining nodes that got a new token (written to the file when `create` is set). */
   added: string[];
   path: string;
 }
 
 /**
  * Loads the secrets beside the config; null when there are none and `create` is false. With
- * `create` the file is made on first use, and a worker without a token gets one (file rewritten
+ * `create` the file is made on first use, and a joining node without a token gets one (file rewritten
  * atomically, 0600); without it (dry runs, status) new tokens exist in memory only.
  */
-export async function loadOrCreateSecrets(configPath: string, random: RandomBytes, create: boolean, workers: readonly string[], now: Date = new Date()): Promise<LoadedSecrets | null> {
+export async function loadOrCreateSecrets(configPath: string, random: RandomBytes, create: boolean, joiners: readonly string[], now: Date = new Date()): Promise<LoadedSecrets | null> {
   const path = secretsPathFor(configPath);
   if (!existsSync(path)) {
     if (!create) return null;
-    const secrets = await createSecrets(random, workers, now);
+    const secrets = await createSecrets(random, joiners, now);
     writeFileAtomic(path, secretsText(secrets), 0o600);
     return { secrets, created: true, added: [], path };
   }
   const stored = readSecrets(path);
-  const added = workers.filter((w) => stored.bootstrapTokens[w] === undefined);
+  const added = joiners.filter((n) => stored.bootstrapTokens[n] === undefined);
   if (added.length === 0) return { secrets: stored, created: false, added, path };
-  const secrets = { ...stored, bootstrapTokens: withTokensFor(stored.bootstrapTokens, workers, random) };
+  const secrets = { ...stored, bootstrapTokens: withTokensFor(stored.bootstrapTokens, joiners, random) };
   if (create) writeFileAtomic(path, secretsText(secrets), 0o600);
   return { secrets, created: false, added, path };
 }
@@ -242,9 +243,9 @@ export function pkiFiles(secrets: ClusterSecrets): Array<{ path: string; content
 
 const endLine = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
 
-/** A worker's token; every worker has one once loadOrCreateSecrets has run with the plan's workers. */
+/** A joining node's token; each has one once loadOrCreateSecrets has run with the plan's joiners. */
 export function workerToken(secrets: ClusterSecrets, worker: string): string {
   const token = secrets.bootstrapTokens[worker];
-  if (token === undefined) throw new Error(`no bootstrap token for ${worker}: loadOrCreateSecrets was not given the plan's workers`);
+  if (token === undefined) throw new Error(`no bootstrap token for ${worker}: loadOrCreateSecrets was not given the plan's joiners`);
   return token;
 }

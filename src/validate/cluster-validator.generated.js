@@ -3,25 +3,25 @@
 "use strict";
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://pi-seed.dev/schemas/cluster.schema.json","title":"pi-seed cluster description (apiVersion pi-seed/v1)","description":"One file describes the whole Raspberry Pi Kubernetes cluster. pi-seed turns it into cloud-init files for each node's SD-card boot partition.","type":"object","additionalProperties":false,"required":["apiVersion","cluster","network","nodes"],"properties":{"apiVersion":{"description":"Version of this file format. Only pi-seed/v1 exists.","const":"pi-seed/v1"},"cluster":{"type":"object","additionalProperties":false,"required":["name","domain"],"properties":{"name":{"description":"Cluster name (kubeadm clusterName). An RFC 1123 label.","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"domain":{"description":"DNS domain of the LAN; each node's FQDN is <node>.<domain>.","type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"}}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"properties":{"version":{"description":"Kubernetes minor version, installed from pkgs.k8s.io. Supported: 1.31 to 1.37 (1.31 to 1.34 are past their end of life; Ubuntu 20.04 runs at most 1.35).","type":"string","pattern":"^1\\.[0-9]{2}$","default":"1.37"},"podCIDR":{"description":"Pod network (kubeadm podSubnet, Flannel's Network).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.244.0.0/16"},"serviceCIDR":{"description":"Service network (kubeadm serviceSubnet).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.96.0.0/12"},"cni":{"description":"Pod network add-on. Flannel (VXLAN) is the only one supported.","enum":["flannel"],"default":"flannel"},"metallb":{"type":"object","additionalProperties":false,"required":["addresses"],"properties":{"addresses":{"description":"LoadBalancer address pool on the LAN: a range \"A-B\" or a CIDR.","type":"string","pattern":"^[0-9./-]+$"}}}}},"network":{"type":"object","additionalProperties":false,"required":["subnet","gateway"],"properties":{"interface":{"description":"Wired interface name on the Pi.","type":"string","pattern":"^[a-z][a-z0-9]{0,14}$","default":"eth0"},"subnet":{"description":"LAN subnet the nodes live on, e.g. 192.168.1.0/24.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},"gateway":{"description":"Default gateway (your router).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"dns":{"description":"DNS servers. Default: the gateway.","type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"}},"ipv6":{"description":"Keep IPv6 on. Off (the seed's choice) disables it with sysctls.","type":"boolean","default":false},"ntp":{"description":"Time servers (host names or addresses), e.g. your router, for a LAN that blocks public NTP. Default: the Ubuntu release's own (chrony with NTS on 26.04, which needs TCP 4460 besides UDP 123). A Pi has no clock battery: nothing is downloaded at first boot before the clock is synchronised.","type":"array","minItems":1,"maxItems":4,"uniqueItems":true,"items":{"type":"string","pattern":"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"}}}},"os":{"type":"object","additionalProperties":false,"default":{},"properties":{"ubuntu":{"description":"Ubuntu Server release flashed on the cards.","enum":["20.04","22.04","24.04","26.04"],"default":"24.04"},"timezone":{"description":"IANA time zone, e.g. Asia/Tokyo.","type":"string","pattern":"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$","default":"Etc/UTC"},"keyboard":{"type":"object","additionalProperties":false,"default":{},"properties":{"layout":{"description":"XKB layout, e.g. us, jp, de.","type":"string","pattern":"^[a-z]{2,8}$","default":"us"},"model":{"description":"XKB model, e.g. pc105, jp106.","type":"string","pattern":"^[a-z0-9_]{1,32}$","default":"pc105"},"variant":{"description":"XKB variant, empty for the default.","type":"string","pattern":"^[a-z0-9_-]{0,32}$","default":""}}},"locale":{"description":"System locale, e.g. en_US.UTF-8 or ja_JP.UTF-8.","type":"string","pattern":"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$","default":"en_US.UTF-8"}}},"admin":{"type":"object","additionalProperties":false,"default":{},"properties":{"name":{"description":"Login user on every node (gets sudo and the kubeconfig on the control plane). A Linux user name: lower-case letters, digits, \"_\" and \"-\", starting with a letter or \"_\", at most 32 characters.","type":"string","pattern":"^[a-z_][a-z0-9_-]{0,31}$","default":"ubuntu"},"sshAuthorizedKeys":{"description":"Public keys allowed to log in over SSH.","type":"array","items":{"type":"string","pattern":"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},"default":[]},"passwordHash":{"description":"Optional crypt(3) hash (mkpasswd -m sha-512) for console/sudo login. Never a plain password.","type":"string","pattern":"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},"sshPasswordLogin":{"description":"Allow password login over SSH. Off by default: use keys.","type":"boolean","default":false}}},"join":{"type":"object","additionalProperties":false,"default":{},"properties":{"port":{"description":"No longer used: workers fetch their join script from the API server (port 6443). Accepted with a warning so older files still load.","type":"integer","minimum":1024,"maximum":65535},"tokenTTL":{"description":"How long each worker's bootstrap token stays valid after the control plane starts (kubeadm's ttl, e.g. \"72h\", \"90m\"). Unset: kept until the worker has joined, then deleted.","type":"string","pattern":"^[1-9][0-9]*(m|h)$"}}},"nodes":{"description":"Every Pi of the cluster. Exactly one control-plane node for now.","type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","role","address","board"],"properties":{"name":{"description":"Hostname, an RFC 1123 label (lower case, digits, '-').","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"role":{"enum":["control-plane","worker"]},"address":{"description":"Static IPv4 address on the LAN.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"board":{"description":"Raspberry Pi model.","enum":["pi3b","pi4","pi5"]},"memory":{"description":"RAM of the board, e.g. 1GB, 4GB, 8GB.","enum":["1GB","2GB","4GB","8GB","16GB"]}}}},"addons":{"type":"object","additionalProperties":false,"default":{},"properties":{"demo":{"description":"Deploy the seed's demo: nginx showing the node's hostname behind a LoadBalancer on port 8080.","type":"boolean","default":false}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://pi-seed.dev/schemas/cluster.schema.json","title":"pi-seed cluster description (apiVersion pi-seed/v1)","description":"One file describes the whole Raspberry Pi Kubernetes cluster. pi-seed turns it into cloud-init files for each node's SD-card boot partition.","type":"object","additionalProperties":false,"required":["apiVersion","cluster","network","nodes"],"properties":{"apiVersion":{"description":"Version of this file format. Only pi-seed/v1 exists.","const":"pi-seed/v1"},"cluster":{"type":"object","additionalProperties":false,"required":["name","domain"],"properties":{"name":{"description":"Cluster name (kubeadm clusterName). An RFC 1123 label.","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"domain":{"description":"DNS domain of the LAN; each node's FQDN is <node>.<domain>.","type":"string","pattern":"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"}}},"kubernetes":{"type":"object","additionalProperties":false,"default":{},"properties":{"version":{"description":"Kubernetes minor version, installed from pkgs.k8s.io. Supported: 1.31 to 1.37 (1.31 to 1.34 are past their end of life; Ubuntu 20.04 runs at most 1.35).","type":"string","pattern":"^1\\.[0-9]{2}$","default":"1.37"},"podCIDR":{"description":"Pod network (kubeadm podSubnet, Flannel's Network).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.244.0.0/16"},"serviceCIDR":{"description":"Service network (kubeadm serviceSubnet).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$","default":"10.96.0.0/12"},"cni":{"description":"Pod network add-on. Flannel (VXLAN) is the only one supported.","enum":["flannel"],"default":"flannel"},"controlPlaneEndpoint":{"description":"A virtual IP (VIP) in front of the control planes, held by one of them at a time (keepalived, VRRP). Required with more than one control plane; allowed with one, so the cluster can grow later (kubeadm cannot change the endpoint of an existing cluster). See docs/ha.md.","type":"object","additionalProperties":false,"required":["address"],"properties":{"address":{"description":"A free LAN address for the API server (port 6443): not a node, not the gateway, outside the MetalLB pool and outside your router's DHCP range.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"virtualRouterId":{"description":"VRRP virtual router id (1-255), unique among the VRRP routers of the LAN. Default: the address's last number.","type":"integer","minimum":1,"maximum":255}}},"metallb":{"type":"object","additionalProperties":false,"required":["addresses"],"properties":{"addresses":{"description":"LoadBalancer address pool on the LAN: a range \"A-B\" or a CIDR.","type":"string","pattern":"^[0-9./-]+$"}}}}},"network":{"type":"object","additionalProperties":false,"required":["subnet","gateway"],"properties":{"interface":{"description":"Wired interface name on the Pi.","type":"string","pattern":"^[a-z][a-z0-9]{0,14}$","default":"eth0"},"subnet":{"description":"LAN subnet the nodes live on, e.g. 192.168.1.0/24.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},"gateway":{"description":"Default gateway (your router).","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"dns":{"description":"DNS servers. Default: the gateway.","type":"array","minItems":1,"maxItems":3,"items":{"type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"}},"ipv6":{"description":"Keep IPv6 on. Off (the seed's choice) disables it with sysctls.","type":"boolean","default":false},"ntp":{"description":"Time servers (host names or addresses), e.g. your router, for a LAN that blocks public NTP. Default: the Ubuntu release's own (chrony with NTS on 26.04, which needs TCP 4460 besides UDP 123). A Pi has no clock battery: nothing is downloaded at first boot before the clock is synchronised.","type":"array","minItems":1,"maxItems":4,"uniqueItems":true,"items":{"type":"string","pattern":"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"}}}},"os":{"type":"object","additionalProperties":false,"default":{},"properties":{"ubuntu":{"description":"Ubuntu Server release flashed on the cards.","enum":["20.04","22.04","24.04","26.04"],"default":"24.04"},"timezone":{"description":"IANA time zone, e.g. Asia/Tokyo.","type":"string","pattern":"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$","default":"Etc/UTC"},"keyboard":{"type":"object","additionalProperties":false,"default":{},"properties":{"layout":{"description":"XKB layout, e.g. us, jp, de.","type":"string","pattern":"^[a-z]{2,8}$","default":"us"},"model":{"description":"XKB model, e.g. pc105, jp106.","type":"string","pattern":"^[a-z0-9_]{1,32}$","default":"pc105"},"variant":{"description":"XKB variant, empty for the default.","type":"string","pattern":"^[a-z0-9_-]{0,32}$","default":""}}},"locale":{"description":"System locale, e.g. en_US.UTF-8 or ja_JP.UTF-8.","type":"string","pattern":"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$","default":"en_US.UTF-8"}}},"admin":{"type":"object","additionalProperties":false,"default":{},"properties":{"name":{"description":"Login user on every node (gets sudo and the kubeconfig on the control plane). A Linux user name: lower-case letters, digits, \"_\" and \"-\", starting with a letter or \"_\", at most 32 characters.","type":"string","pattern":"^[a-z_][a-z0-9_-]{0,31}$","default":"ubuntu"},"sshAuthorizedKeys":{"description":"Public keys allowed to log in over SSH.","type":"array","items":{"type":"string","pattern":"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},"default":[]},"passwordHash":{"description":"Optional crypt(3) hash (mkpasswd -m sha-512) for console/sudo login. Never a plain password.","type":"string","pattern":"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},"sshPasswordLogin":{"description":"Allow password login over SSH. Off by default: use keys.","type":"boolean","default":false}}},"join":{"type":"object","additionalProperties":false,"default":{},"properties":{"port":{"description":"No longer used: workers fetch their join script from the API server (port 6443). Accepted with a warning so older files still load.","type":"integer","minimum":1024,"maximum":65535},"tokenTTL":{"description":"How long each worker's bootstrap token stays valid after the control plane starts (kubeadm's ttl, e.g. \"72h\", \"90m\"). Unset: kept until the worker has joined, then deleted.","type":"string","pattern":"^[1-9][0-9]*(m|h)$"}}},"nodes":{"description":"Every Pi of the cluster: 1, 3 or 5 control-plane nodes (the first one listed creates the cluster) and any number of workers.","type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["name","role","address","board"],"properties":{"name":{"description":"Hostname, an RFC 1123 label (lower case, digits, '-').","type":"string","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"role":{"enum":["control-plane","worker"]},"address":{"description":"Static IPv4 address on the LAN.","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"board":{"description":"Raspberry Pi model.","enum":["pi3b","pi4","pi5"]},"memory":{"description":"RAM of the board, e.g. 1GB, 4GB, 8GB.","enum":["1GB","2GB","4GB","8GB","16GB"]},"storage":{"description":"What the node boots and runs from: the SD card, a USB SSD or an NVMe drive (Pi 5). Control planes of a highly available cluster on SD cards get a warning: etcd waits for every write to reach the disk.","enum":["sd","usb-ssd","nvme"],"default":"sd"}}}},"addons":{"type":"object","additionalProperties":false,"default":{},"properties":{"demo":{"description":"Deploy the seed's demo: nginx showing the node's hostname behind a LoadBalancer on port 8080.","type":"boolean","default":false}}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
 const pattern2 = new RegExp("^1\\.[0-9]{2}$", "u");
 const pattern3 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$", "u");
-const pattern5 = new RegExp("^[0-9./-]+$", "u");
-const pattern6 = new RegExp("^[a-z][a-z0-9]{0,14}$", "u");
-const pattern8 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
-const pattern10 = new RegExp("^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$", "u");
-const pattern11 = new RegExp("^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$", "u");
-const pattern12 = new RegExp("^[a-z]{2,8}$", "u");
-const pattern13 = new RegExp("^[a-z0-9_]{1,32}$", "u");
-const pattern14 = new RegExp("^[a-z0-9_-]{0,32}$", "u");
-const pattern15 = new RegExp("^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$", "u");
-const pattern16 = new RegExp("^[a-z_][a-z0-9_-]{0,31}$", "u");
-const pattern17 = new RegExp("^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$", "u");
-const pattern18 = new RegExp("^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$", "u");
-const pattern19 = new RegExp("^[1-9][0-9]*(m|h)$", "u");
+const pattern5 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
+const pattern6 = new RegExp("^[0-9./-]+$", "u");
+const pattern7 = new RegExp("^[a-z][a-z0-9]{0,14}$", "u");
+const pattern11 = new RegExp("^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$", "u");
+const pattern12 = new RegExp("^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$", "u");
+const pattern13 = new RegExp("^[a-z]{2,8}$", "u");
+const pattern14 = new RegExp("^[a-z0-9_]{1,32}$", "u");
+const pattern15 = new RegExp("^[a-z0-9_-]{0,32}$", "u");
+const pattern16 = new RegExp("^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$", "u");
+const pattern17 = new RegExp("^[a-z_][a-z0-9_-]{0,31}$", "u");
+const pattern18 = new RegExp("^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$", "u");
+const pattern19 = new RegExp("^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$", "u");
+const pattern20 = new RegExp("^[1-9][0-9]*(m|h)$", "u");
 
 function validate10(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 /*# sourceURL="https://pi-seed.dev/schemas/cluster.schema.json" */;
@@ -194,7 +194,7 @@ if(data.kubernetes !== undefined){
 let data4 = data.kubernetes;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key2 in data4){
-if(!(((((key2 === "version") || (key2 === "podCIDR")) || (key2 === "serviceCIDR")) || (key2 === "cni")) || (key2 === "metallb"))){
+if(!((((((key2 === "version") || (key2 === "podCIDR")) || (key2 === "serviceCIDR")) || (key2 === "cni")) || (key2 === "controlPlaneEndpoint")) || (key2 === "metallb"))){
 const err14 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.kubernetes,data:data4};
 if(vErrors === null){
 vErrors = [err14];
@@ -293,11 +293,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-if(data4.metallb !== undefined){
-let data9 = data4.metallb;
+if(data4.controlPlaneEndpoint !== undefined){
+let data9 = data4.controlPlaneEndpoint;
 if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-if(data9.addresses === undefined){
-const err22 = {instancePath:instancePath+"/kubernetes/metallb",schemaPath:"#/properties/kubernetes/properties/metallb/required",keyword:"required",params:{missingProperty: "addresses"},message:"must have required property '"+"addresses"+"'",schema:schema11.properties.kubernetes.properties.metallb.required,parentSchema:schema11.properties.kubernetes.properties.metallb,data:data9};
+if(data9.address === undefined){
+const err22 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.required,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -307,8 +307,8 @@ vErrors.push(err22);
 errors++;
 }
 for(const key3 in data9){
-if(!(key3 === "addresses")){
-const err23 = {instancePath:instancePath+"/kubernetes/metallb",schemaPath:"#/properties/kubernetes/properties/metallb/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.kubernetes.properties.metallb,data:data9};
+if(!((key3 === "address") || (key3 === "virtualRouterId"))){
+const err23 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint,data:data9};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -318,11 +318,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data9.addresses !== undefined){
-let data10 = data9.addresses;
+if(data9.address !== undefined){
+let data10 = data9.address;
 if(typeof data10 === "string"){
 if(!pattern5.test(data10)){
-const err24 = {instancePath:instancePath+"/kubernetes/metallb/addresses",schemaPath:"#/properties/kubernetes/properties/metallb/properties/addresses/pattern",keyword:"pattern",params:{pattern: "^[0-9./-]+$"},message:"must match pattern \""+"^[0-9./-]+$"+"\"",schema:"^[0-9./-]+$",parentSchema:schema11.properties.kubernetes.properties.metallb.properties.addresses,data:data10};
+const err24 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint/address",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.address,data:data10};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -333,7 +333,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/kubernetes/metallb/addresses",schemaPath:"#/properties/kubernetes/properties/metallb/properties/addresses/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.kubernetes.properties.metallb.properties.addresses.type,parentSchema:schema11.properties.kubernetes.properties.metallb.properties.addresses,data:data10};
+const err25 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint/address",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.address.type,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.address,data:data10};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -343,9 +343,10 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/kubernetes/metallb",schemaPath:"#/properties/kubernetes/properties/metallb/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.kubernetes.properties.metallb.type,parentSchema:schema11.properties.kubernetes.properties.metallb,data:data9};
+if(data9.virtualRouterId !== undefined){
+let data11 = data9.virtualRouterId;
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+const err26 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint/virtualRouterId",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/properties/virtualRouterId/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.virtualRouterId.type,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.virtualRouterId,data:data11};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -354,10 +355,9 @@ vErrors.push(err26);
 }
 errors++;
 }
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.kubernetes.type,parentSchema:schema11.properties.kubernetes,data:data4};
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 > 255 || isNaN(data11)){
+const err27 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint/virtualRouterId",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/properties/virtualRouterId/maximum",keyword:"maximum",params:{comparison: "<=", limit: 255},message:"must be <= 255",schema:255,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.virtualRouterId,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -366,12 +366,8 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-if(data.network !== undefined){
-let data11 = data.network;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.subnet === undefined){
-const err28 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/required",keyword:"required",params:{missingProperty: "subnet"},message:"must have required property '"+"subnet"+"'",schema:schema11.properties.network.required,parentSchema:schema11.properties.network,data:data11};
+if(data11 < 1 || isNaN(data11)){
+const err28 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint/virtualRouterId",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/properties/virtualRouterId/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.properties.virtualRouterId,data:data11};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -380,8 +376,11 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(data11.gateway === undefined){
-const err29 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/required",keyword:"required",params:{missingProperty: "gateway"},message:"must have required property '"+"gateway"+"'",schema:schema11.properties.network.required,parentSchema:schema11.properties.network,data:data11};
+}
+}
+}
+else {
+const err29 = {instancePath:instancePath+"/kubernetes/controlPlaneEndpoint",schemaPath:"#/properties/kubernetes/properties/controlPlaneEndpoint/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.kubernetes.properties.controlPlaneEndpoint.type,parentSchema:schema11.properties.kubernetes.properties.controlPlaneEndpoint,data:data9};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -390,9 +389,12 @@ vErrors.push(err29);
 }
 errors++;
 }
-for(const key4 in data11){
-if(!((((((key4 === "interface") || (key4 === "subnet")) || (key4 === "gateway")) || (key4 === "dns")) || (key4 === "ipv6")) || (key4 === "ntp"))){
-const err30 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.network,data:data11};
+}
+if(data4.metallb !== undefined){
+let data12 = data4.metallb;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+if(data12.addresses === undefined){
+const err30 = {instancePath:instancePath+"/kubernetes/metallb",schemaPath:"#/properties/kubernetes/properties/metallb/required",keyword:"required",params:{missingProperty: "addresses"},message:"must have required property '"+"addresses"+"'",schema:schema11.properties.kubernetes.properties.metallb.required,parentSchema:schema11.properties.kubernetes.properties.metallb,data:data12};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -401,12 +403,9 @@ vErrors.push(err30);
 }
 errors++;
 }
-}
-if(data11.interface !== undefined){
-let data12 = data11.interface;
-if(typeof data12 === "string"){
-if(!pattern6.test(data12)){
-const err31 = {instancePath:instancePath+"/network/interface",schemaPath:"#/properties/network/properties/interface/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9]{0,14}$"},message:"must match pattern \""+"^[a-z][a-z0-9]{0,14}$"+"\"",schema:"^[a-z][a-z0-9]{0,14}$",parentSchema:schema11.properties.network.properties.interface,data:data12};
+for(const key4 in data12){
+if(!(key4 === "addresses")){
+const err31 = {instancePath:instancePath+"/kubernetes/metallb",schemaPath:"#/properties/kubernetes/properties/metallb/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.kubernetes.properties.metallb,data:data12};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -416,8 +415,11 @@ vErrors.push(err31);
 errors++;
 }
 }
-else {
-const err32 = {instancePath:instancePath+"/network/interface",schemaPath:"#/properties/network/properties/interface/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.interface.type,parentSchema:schema11.properties.network.properties.interface,data:data12};
+if(data12.addresses !== undefined){
+let data13 = data12.addresses;
+if(typeof data13 === "string"){
+if(!pattern6.test(data13)){
+const err32 = {instancePath:instancePath+"/kubernetes/metallb/addresses",schemaPath:"#/properties/kubernetes/properties/metallb/properties/addresses/pattern",keyword:"pattern",params:{pattern: "^[0-9./-]+$"},message:"must match pattern \""+"^[0-9./-]+$"+"\"",schema:"^[0-9./-]+$",parentSchema:schema11.properties.kubernetes.properties.metallb.properties.addresses,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -427,11 +429,8 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data11.subnet !== undefined){
-let data13 = data11.subnet;
-if(typeof data13 === "string"){
-if(!pattern3.test(data13)){
-const err33 = {instancePath:instancePath+"/network/subnet",schemaPath:"#/properties/network/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema11.properties.network.properties.subnet,data:data13};
+else {
+const err33 = {instancePath:instancePath+"/kubernetes/metallb/addresses",schemaPath:"#/properties/kubernetes/properties/metallb/properties/addresses/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.kubernetes.properties.metallb.properties.addresses.type,parentSchema:schema11.properties.kubernetes.properties.metallb.properties.addresses,data:data13};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -441,8 +440,9 @@ vErrors.push(err33);
 errors++;
 }
 }
+}
 else {
-const err34 = {instancePath:instancePath+"/network/subnet",schemaPath:"#/properties/network/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.subnet.type,parentSchema:schema11.properties.network.properties.subnet,data:data13};
+const err34 = {instancePath:instancePath+"/kubernetes/metallb",schemaPath:"#/properties/kubernetes/properties/metallb/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.kubernetes.properties.metallb.type,parentSchema:schema11.properties.kubernetes.properties.metallb,data:data12};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -452,11 +452,9 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data11.gateway !== undefined){
-let data14 = data11.gateway;
-if(typeof data14 === "string"){
-if(!pattern8.test(data14)){
-const err35 = {instancePath:instancePath+"/network/gateway",schemaPath:"#/properties/network/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.network.properties.gateway,data:data14};
+}
+else {
+const err35 = {instancePath:instancePath+"/kubernetes",schemaPath:"#/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.kubernetes.type,parentSchema:schema11.properties.kubernetes,data:data4};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -466,8 +464,11 @@ vErrors.push(err35);
 errors++;
 }
 }
-else {
-const err36 = {instancePath:instancePath+"/network/gateway",schemaPath:"#/properties/network/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.gateway.type,parentSchema:schema11.properties.network.properties.gateway,data:data14};
+if(data.network !== undefined){
+let data14 = data.network;
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
+if(data14.subnet === undefined){
+const err36 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/required",keyword:"required",params:{missingProperty: "subnet"},message:"must have required property '"+"subnet"+"'",schema:schema11.properties.network.required,parentSchema:schema11.properties.network,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -476,12 +477,8 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-if(data11.dns !== undefined){
-let data15 = data11.dns;
-if(Array.isArray(data15)){
-if(data15.length > 3){
-const err37 = {instancePath:instancePath+"/network/dns",schemaPath:"#/properties/network/properties/dns/maxItems",keyword:"maxItems",params:{limit: 3},message:"must NOT have more than 3 items",schema:3,parentSchema:schema11.properties.network.properties.dns,data:data15};
+if(data14.gateway === undefined){
+const err37 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/required",keyword:"required",params:{missingProperty: "gateway"},message:"must have required property '"+"gateway"+"'",schema:schema11.properties.network.required,parentSchema:schema11.properties.network,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -490,8 +487,9 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data15.length < 1){
-const err38 = {instancePath:instancePath+"/network/dns",schemaPath:"#/properties/network/properties/dns/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.network.properties.dns,data:data15};
+for(const key5 in data14){
+if(!((((((key5 === "interface") || (key5 === "subnet")) || (key5 === "gateway")) || (key5 === "dns")) || (key5 === "ipv6")) || (key5 === "ntp"))){
+const err38 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.network,data:data14};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -500,12 +498,12 @@ vErrors.push(err38);
 }
 errors++;
 }
-const len0 = data15.length;
-for(let i0=0; i0<len0; i0++){
-let data16 = data15[i0];
-if(typeof data16 === "string"){
-if(!pattern8.test(data16)){
-const err39 = {instancePath:instancePath+"/network/dns/" + i0,schemaPath:"#/properties/network/properties/dns/items/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.network.properties.dns.items,data:data16};
+}
+if(data14.interface !== undefined){
+let data15 = data14.interface;
+if(typeof data15 === "string"){
+if(!pattern7.test(data15)){
+const err39 = {instancePath:instancePath+"/network/interface",schemaPath:"#/properties/network/properties/interface/pattern",keyword:"pattern",params:{pattern: "^[a-z][a-z0-9]{0,14}$"},message:"must match pattern \""+"^[a-z][a-z0-9]{0,14}$"+"\"",schema:"^[a-z][a-z0-9]{0,14}$",parentSchema:schema11.properties.network.properties.interface,data:data15};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -516,7 +514,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath:instancePath+"/network/dns/" + i0,schemaPath:"#/properties/network/properties/dns/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.dns.items.type,parentSchema:schema11.properties.network.properties.dns.items,data:data16};
+const err40 = {instancePath:instancePath+"/network/interface",schemaPath:"#/properties/network/properties/interface/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.interface.type,parentSchema:schema11.properties.network.properties.interface,data:data15};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -526,9 +524,11 @@ vErrors.push(err40);
 errors++;
 }
 }
-}
-else {
-const err41 = {instancePath:instancePath+"/network/dns",schemaPath:"#/properties/network/properties/dns/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.network.properties.dns.type,parentSchema:schema11.properties.network.properties.dns,data:data15};
+if(data14.subnet !== undefined){
+let data16 = data14.subnet;
+if(typeof data16 === "string"){
+if(!pattern3.test(data16)){
+const err41 = {instancePath:instancePath+"/network/subnet",schemaPath:"#/properties/network/properties/subnet/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema11.properties.network.properties.subnet,data:data16};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -538,10 +538,8 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data11.ipv6 !== undefined){
-let data17 = data11.ipv6;
-if(typeof data17 !== "boolean"){
-const err42 = {instancePath:instancePath+"/network/ipv6",schemaPath:"#/properties/network/properties/ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.network.properties.ipv6.type,parentSchema:schema11.properties.network.properties.ipv6,data:data17};
+else {
+const err42 = {instancePath:instancePath+"/network/subnet",schemaPath:"#/properties/network/properties/subnet/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.subnet.type,parentSchema:schema11.properties.network.properties.subnet,data:data16};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -551,11 +549,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data11.ntp !== undefined){
-let data18 = data11.ntp;
-if(Array.isArray(data18)){
-if(data18.length > 4){
-const err43 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema11.properties.network.properties.ntp,data:data18};
+if(data14.gateway !== undefined){
+let data17 = data14.gateway;
+if(typeof data17 === "string"){
+if(!pattern5.test(data17)){
+const err43 = {instancePath:instancePath+"/network/gateway",schemaPath:"#/properties/network/properties/gateway/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.network.properties.gateway,data:data17};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -564,8 +562,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data18.length < 1){
-const err44 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.network.properties.ntp,data:data18};
+}
+else {
+const err44 = {instancePath:instancePath+"/network/gateway",schemaPath:"#/properties/network/properties/gateway/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.gateway.type,parentSchema:schema11.properties.network.properties.gateway,data:data17};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -574,12 +573,12 @@ vErrors.push(err44);
 }
 errors++;
 }
-const len1 = data18.length;
-for(let i1=0; i1<len1; i1++){
-let data19 = data18[i1];
-if(typeof data19 === "string"){
-if(!pattern10.test(data19)){
-const err45 = {instancePath:instancePath+"/network/ntp/" + i1,schemaPath:"#/properties/network/properties/ntp/items/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"+"\"",schema:"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$",parentSchema:schema11.properties.network.properties.ntp.items,data:data19};
+}
+if(data14.dns !== undefined){
+let data18 = data14.dns;
+if(Array.isArray(data18)){
+if(data18.length > 3){
+const err45 = {instancePath:instancePath+"/network/dns",schemaPath:"#/properties/network/properties/dns/maxItems",keyword:"maxItems",params:{limit: 3},message:"must NOT have more than 3 items",schema:3,parentSchema:schema11.properties.network.properties.dns,data:data18};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -588,9 +587,8 @@ vErrors.push(err45);
 }
 errors++;
 }
-}
-else {
-const err46 = {instancePath:instancePath+"/network/ntp/" + i1,schemaPath:"#/properties/network/properties/ntp/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.ntp.items.type,parentSchema:schema11.properties.network.properties.ntp.items,data:data19};
+if(data18.length < 1){
+const err46 = {instancePath:instancePath+"/network/dns",schemaPath:"#/properties/network/properties/dns/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.network.properties.dns,data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -599,19 +597,12 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-let i2 = data18.length;
-let j0;
-if(i2 > 1){
-const indices0 = {};
-for(;i2--;){
-let item0 = data18[i2];
-if(typeof item0 !== "string"){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err47 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema11.properties.network.properties.ntp,data:data18};
+const len0 = data18.length;
+for(let i0=0; i0<len0; i0++){
+let data19 = data18[i0];
+if(typeof data19 === "string"){
+if(!pattern5.test(data19)){
+const err47 = {instancePath:instancePath+"/network/dns/" + i0,schemaPath:"#/properties/network/properties/dns/items/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.network.properties.dns.items,data:data19};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -619,14 +610,10 @@ else {
 vErrors.push(err47);
 }
 errors++;
-break;
-}
-indices0[item0] = i2;
-}
 }
 }
 else {
-const err48 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.network.properties.ntp.type,parentSchema:schema11.properties.network.properties.ntp,data:data18};
+const err48 = {instancePath:instancePath+"/network/dns/" + i0,schemaPath:"#/properties/network/properties/dns/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.dns.items.type,parentSchema:schema11.properties.network.properties.dns.items,data:data19};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -638,7 +625,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.network.type,parentSchema:schema11.properties.network,data:data11};
+const err49 = {instancePath:instancePath+"/network/dns",schemaPath:"#/properties/network/properties/dns/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.network.properties.dns.type,parentSchema:schema11.properties.network.properties.dns,data:data18};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -648,12 +635,10 @@ vErrors.push(err49);
 errors++;
 }
 }
-if(data.os !== undefined){
-let data20 = data.os;
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-for(const key5 in data20){
-if(!((((key5 === "ubuntu") || (key5 === "timezone")) || (key5 === "keyboard")) || (key5 === "locale"))){
-const err50 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os,data:data20};
+if(data14.ipv6 !== undefined){
+let data20 = data14.ipv6;
+if(typeof data20 !== "boolean"){
+const err50 = {instancePath:instancePath+"/network/ipv6",schemaPath:"#/properties/network/properties/ipv6/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.network.properties.ipv6.type,parentSchema:schema11.properties.network.properties.ipv6,data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -663,10 +648,11 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data20.ubuntu !== undefined){
-let data21 = data20.ubuntu;
-if(!((((data21 === "20.04") || (data21 === "22.04")) || (data21 === "24.04")) || (data21 === "26.04"))){
-const err51 = {instancePath:instancePath+"/os/ubuntu",schemaPath:"#/properties/os/properties/ubuntu/enum",keyword:"enum",params:{allowedValues: schema11.properties.os.properties.ubuntu.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.os.properties.ubuntu.enum,parentSchema:schema11.properties.os.properties.ubuntu,data:data21};
+if(data14.ntp !== undefined){
+let data21 = data14.ntp;
+if(Array.isArray(data21)){
+if(data21.length > 4){
+const err51 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/maxItems",keyword:"maxItems",params:{limit: 4},message:"must NOT have more than 4 items",schema:4,parentSchema:schema11.properties.network.properties.ntp,data:data21};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -675,12 +661,8 @@ vErrors.push(err51);
 }
 errors++;
 }
-}
-if(data20.timezone !== undefined){
-let data22 = data20.timezone;
-if(typeof data22 === "string"){
-if(!pattern11.test(data22)){
-const err52 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"+"\"",schema:"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",parentSchema:schema11.properties.os.properties.timezone,data:data22};
+if(data21.length < 1){
+const err52 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.network.properties.ntp,data:data21};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -689,9 +671,12 @@ vErrors.push(err52);
 }
 errors++;
 }
-}
-else {
-const err53 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.timezone.type,parentSchema:schema11.properties.os.properties.timezone,data:data22};
+const len1 = data21.length;
+for(let i1=0; i1<len1; i1++){
+let data22 = data21[i1];
+if(typeof data22 === "string"){
+if(!pattern11.test(data22)){
+const err53 = {instancePath:instancePath+"/network/ntp/" + i1,schemaPath:"#/properties/network/properties/ntp/items/pattern",keyword:"pattern",params:{pattern: "^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"},message:"must match pattern \""+"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"+"\"",schema:"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$",parentSchema:schema11.properties.network.properties.ntp.items,data:data22};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -701,12 +686,8 @@ vErrors.push(err53);
 errors++;
 }
 }
-if(data20.keyboard !== undefined){
-let data23 = data20.keyboard;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-for(const key6 in data23){
-if(!(((key6 === "layout") || (key6 === "model")) || (key6 === "variant"))){
-const err54 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os.properties.keyboard,data:data23};
+else {
+const err54 = {instancePath:instancePath+"/network/ntp/" + i1,schemaPath:"#/properties/network/properties/ntp/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.network.properties.ntp.items.type,parentSchema:schema11.properties.network.properties.ntp.items,data:data22};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -716,11 +697,18 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data23.layout !== undefined){
-let data24 = data23.layout;
-if(typeof data24 === "string"){
-if(!pattern12.test(data24)){
-const err55 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,8}$"},message:"must match pattern \""+"^[a-z]{2,8}$"+"\"",schema:"^[a-z]{2,8}$",parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data24};
+let i2 = data21.length;
+let j0;
+if(i2 > 1){
+const indices0 = {};
+for(;i2--;){
+let item0 = data21[i2];
+if(typeof item0 !== "string"){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err55 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/uniqueItems",keyword:"uniqueItems",params:{i: i2, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i2+" are identical)",schema:true,parentSchema:schema11.properties.network.properties.ntp,data:data21};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -728,10 +716,14 @@ else {
 vErrors.push(err55);
 }
 errors++;
+break;
+}
+indices0[item0] = i2;
+}
 }
 }
 else {
-const err56 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.layout.type,parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data24};
+const err56 = {instancePath:instancePath+"/network/ntp",schemaPath:"#/properties/network/properties/ntp/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.network.properties.ntp.type,parentSchema:schema11.properties.network.properties.ntp,data:data21};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -741,11 +733,9 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data23.model !== undefined){
-let data25 = data23.model;
-if(typeof data25 === "string"){
-if(!pattern13.test(data25)){
-const err57 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]{1,32}$"},message:"must match pattern \""+"^[a-z0-9_]{1,32}$"+"\"",schema:"^[a-z0-9_]{1,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data25};
+}
+else {
+const err57 = {instancePath:instancePath+"/network",schemaPath:"#/properties/network/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.network.type,parentSchema:schema11.properties.network,data:data14};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -755,8 +745,12 @@ vErrors.push(err57);
 errors++;
 }
 }
-else {
-const err58 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.model.type,parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data25};
+if(data.os !== undefined){
+let data23 = data.os;
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+for(const key6 in data23){
+if(!((((key6 === "ubuntu") || (key6 === "timezone")) || (key6 === "keyboard")) || (key6 === "locale"))){
+const err58 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os,data:data23};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -766,11 +760,10 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data23.variant !== undefined){
-let data26 = data23.variant;
-if(typeof data26 === "string"){
-if(!pattern14.test(data26)){
-const err59 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]{0,32}$"},message:"must match pattern \""+"^[a-z0-9_-]{0,32}$"+"\"",schema:"^[a-z0-9_-]{0,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data26};
+if(data23.ubuntu !== undefined){
+let data24 = data23.ubuntu;
+if(!((((data24 === "20.04") || (data24 === "22.04")) || (data24 === "24.04")) || (data24 === "26.04"))){
+const err59 = {instancePath:instancePath+"/os/ubuntu",schemaPath:"#/properties/os/properties/ubuntu/enum",keyword:"enum",params:{allowedValues: schema11.properties.os.properties.ubuntu.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.os.properties.ubuntu.enum,parentSchema:schema11.properties.os.properties.ubuntu,data:data24};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -780,8 +773,11 @@ vErrors.push(err59);
 errors++;
 }
 }
-else {
-const err60 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.variant.type,parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data26};
+if(data23.timezone !== undefined){
+let data25 = data23.timezone;
+if(typeof data25 === "string"){
+if(!pattern12.test(data25)){
+const err60 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"},message:"must match pattern \""+"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"+"\"",schema:"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",parentSchema:schema11.properties.os.properties.timezone,data:data25};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -791,9 +787,8 @@ vErrors.push(err60);
 errors++;
 }
 }
-}
 else {
-const err61 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.properties.keyboard.type,parentSchema:schema11.properties.os.properties.keyboard,data:data23};
+const err61 = {instancePath:instancePath+"/os/timezone",schemaPath:"#/properties/os/properties/timezone/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.timezone.type,parentSchema:schema11.properties.os.properties.timezone,data:data25};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -803,11 +798,12 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data20.locale !== undefined){
-let data27 = data20.locale;
-if(typeof data27 === "string"){
-if(!pattern15.test(data27)){
-const err62 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"},message:"must match pattern \""+"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"+"\"",schema:"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$",parentSchema:schema11.properties.os.properties.locale,data:data27};
+if(data23.keyboard !== undefined){
+let data26 = data23.keyboard;
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+for(const key7 in data26){
+if(!(((key7 === "layout") || (key7 === "model")) || (key7 === "variant"))){
+const err62 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.os.properties.keyboard,data:data26};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -817,8 +813,11 @@ vErrors.push(err62);
 errors++;
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.locale.type,parentSchema:schema11.properties.os.properties.locale,data:data27};
+if(data26.layout !== undefined){
+let data27 = data26.layout;
+if(typeof data27 === "string"){
+if(!pattern13.test(data27)){
+const err63 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2,8}$"},message:"must match pattern \""+"^[a-z]{2,8}$"+"\"",schema:"^[a-z]{2,8}$",parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data27};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -828,9 +827,8 @@ vErrors.push(err63);
 errors++;
 }
 }
-}
 else {
-const err64 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.type,parentSchema:schema11.properties.os,data:data20};
+const err64 = {instancePath:instancePath+"/os/keyboard/layout",schemaPath:"#/properties/os/properties/keyboard/properties/layout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.layout.type,parentSchema:schema11.properties.os.properties.keyboard.properties.layout,data:data27};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -840,12 +838,11 @@ vErrors.push(err64);
 errors++;
 }
 }
-if(data.admin !== undefined){
-let data28 = data.admin;
-if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
-for(const key7 in data28){
-if(!((((key7 === "name") || (key7 === "sshAuthorizedKeys")) || (key7 === "passwordHash")) || (key7 === "sshPasswordLogin"))){
-const err65 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.admin,data:data28};
+if(data26.model !== undefined){
+let data28 = data26.model;
+if(typeof data28 === "string"){
+if(!pattern14.test(data28)){
+const err65 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]{1,32}$"},message:"must match pattern \""+"^[a-z0-9_]{1,32}$"+"\"",schema:"^[a-z0-9_]{1,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data28};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -855,11 +852,8 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data28.name !== undefined){
-let data29 = data28.name;
-if(typeof data29 === "string"){
-if(!pattern16.test(data29)){
-const err66 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z_][a-z0-9_-]{0,31}$"},message:"must match pattern \""+"^[a-z_][a-z0-9_-]{0,31}$"+"\"",schema:"^[a-z_][a-z0-9_-]{0,31}$",parentSchema:schema11.properties.admin.properties.name,data:data29};
+else {
+const err66 = {instancePath:instancePath+"/os/keyboard/model",schemaPath:"#/properties/os/properties/keyboard/properties/model/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.model.type,parentSchema:schema11.properties.os.properties.keyboard.properties.model,data:data28};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -869,8 +863,11 @@ vErrors.push(err66);
 errors++;
 }
 }
-else {
-const err67 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.name.type,parentSchema:schema11.properties.admin.properties.name,data:data29};
+if(data26.variant !== undefined){
+let data29 = data26.variant;
+if(typeof data29 === "string"){
+if(!pattern15.test(data29)){
+const err67 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_-]{0,32}$"},message:"must match pattern \""+"^[a-z0-9_-]{0,32}$"+"\"",schema:"^[a-z0-9_-]{0,32}$",parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data29};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -880,15 +877,8 @@ vErrors.push(err67);
 errors++;
 }
 }
-if(data28.sshAuthorizedKeys !== undefined){
-let data30 = data28.sshAuthorizedKeys;
-if(Array.isArray(data30)){
-const len2 = data30.length;
-for(let i3=0; i3<len2; i3++){
-let data31 = data30[i3];
-if(typeof data31 === "string"){
-if(!pattern17.test(data31)){
-const err68 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i3,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/pattern",keyword:"pattern",params:{pattern: "^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},message:"must match pattern \""+"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"+"\"",schema:"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$",parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data31};
+else {
+const err68 = {instancePath:instancePath+"/os/keyboard/variant",schemaPath:"#/properties/os/properties/keyboard/properties/variant/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.keyboard.properties.variant.type,parentSchema:schema11.properties.os.properties.keyboard.properties.variant,data:data29};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -898,8 +888,9 @@ vErrors.push(err68);
 errors++;
 }
 }
+}
 else {
-const err69 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i3,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.sshAuthorizedKeys.items.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data31};
+const err69 = {instancePath:instancePath+"/os/keyboard",schemaPath:"#/properties/os/properties/keyboard/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.properties.keyboard.type,parentSchema:schema11.properties.os.properties.keyboard,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -909,9 +900,11 @@ vErrors.push(err69);
 errors++;
 }
 }
-}
-else {
-const err70 = {instancePath:instancePath+"/admin/sshAuthorizedKeys",schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.admin.properties.sshAuthorizedKeys.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys,data:data30};
+if(data23.locale !== undefined){
+let data30 = data23.locale;
+if(typeof data30 === "string"){
+if(!pattern16.test(data30)){
+const err70 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"},message:"must match pattern \""+"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$"+"\"",schema:"^[A-Za-z]{1,8}(_[A-Za-z]{2,3})?(\\.[A-Za-z0-9-]+)?(@[a-z]+)?$",parentSchema:schema11.properties.os.properties.locale,data:data30};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -921,11 +914,8 @@ vErrors.push(err70);
 errors++;
 }
 }
-if(data28.passwordHash !== undefined){
-let data32 = data28.passwordHash;
-if(typeof data32 === "string"){
-if(!pattern18.test(data32)){
-const err71 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/pattern",keyword:"pattern",params:{pattern: "^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},message:"must match pattern \""+"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"+"\"",schema:"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$",parentSchema:schema11.properties.admin.properties.passwordHash,data:data32};
+else {
+const err71 = {instancePath:instancePath+"/os/locale",schemaPath:"#/properties/os/properties/locale/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.os.properties.locale.type,parentSchema:schema11.properties.os.properties.locale,data:data30};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -935,8 +925,9 @@ vErrors.push(err71);
 errors++;
 }
 }
+}
 else {
-const err72 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.passwordHash.type,parentSchema:schema11.properties.admin.properties.passwordHash,data:data32};
+const err72 = {instancePath:instancePath+"/os",schemaPath:"#/properties/os/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.os.type,parentSchema:schema11.properties.os,data:data23};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -946,10 +937,12 @@ vErrors.push(err72);
 errors++;
 }
 }
-if(data28.sshPasswordLogin !== undefined){
-let data33 = data28.sshPasswordLogin;
-if(typeof data33 !== "boolean"){
-const err73 = {instancePath:instancePath+"/admin/sshPasswordLogin",schemaPath:"#/properties/admin/properties/sshPasswordLogin/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.admin.properties.sshPasswordLogin.type,parentSchema:schema11.properties.admin.properties.sshPasswordLogin,data:data33};
+if(data.admin !== undefined){
+let data31 = data.admin;
+if(data31 && typeof data31 == "object" && !Array.isArray(data31)){
+for(const key8 in data31){
+if(!((((key8 === "name") || (key8 === "sshAuthorizedKeys")) || (key8 === "passwordHash")) || (key8 === "sshPasswordLogin"))){
+const err73 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.admin,data:data31};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -959,9 +952,11 @@ vErrors.push(err73);
 errors++;
 }
 }
-}
-else {
-const err74 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.admin.type,parentSchema:schema11.properties.admin,data:data28};
+if(data31.name !== undefined){
+let data32 = data31.name;
+if(typeof data32 === "string"){
+if(!pattern17.test(data32)){
+const err74 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z_][a-z0-9_-]{0,31}$"},message:"must match pattern \""+"^[a-z_][a-z0-9_-]{0,31}$"+"\"",schema:"^[a-z_][a-z0-9_-]{0,31}$",parentSchema:schema11.properties.admin.properties.name,data:data32};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -971,12 +966,8 @@ vErrors.push(err74);
 errors++;
 }
 }
-if(data.join !== undefined){
-let data34 = data.join;
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-for(const key8 in data34){
-if(!((key8 === "port") || (key8 === "tokenTTL"))){
-const err75 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.join,data:data34};
+else {
+const err75 = {instancePath:instancePath+"/admin/name",schemaPath:"#/properties/admin/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.name.type,parentSchema:schema11.properties.admin.properties.name,data:data32};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -986,10 +977,15 @@ vErrors.push(err75);
 errors++;
 }
 }
-if(data34.port !== undefined){
-let data35 = data34.port;
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err76 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.join.properties.port.type,parentSchema:schema11.properties.join.properties.port,data:data35};
+if(data31.sshAuthorizedKeys !== undefined){
+let data33 = data31.sshAuthorizedKeys;
+if(Array.isArray(data33)){
+const len2 = data33.length;
+for(let i3=0; i3<len2; i3++){
+let data34 = data33[i3];
+if(typeof data34 === "string"){
+if(!pattern18.test(data34)){
+const err76 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i3,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/pattern",keyword:"pattern",params:{pattern: "^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"},message:"must match pattern \""+"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$"+"\"",schema:"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\n\\r]*)?$",parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data34};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -998,9 +994,9 @@ vErrors.push(err76);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 65535 || isNaN(data35)){
-const err77 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.join.properties.port,data:data35};
+}
+else {
+const err77 = {instancePath:instancePath+"/admin/sshAuthorizedKeys/" + i3,schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.sshAuthorizedKeys.items.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys.items,data:data34};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1009,8 +1005,10 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(data35 < 1024 || isNaN(data35)){
-const err78 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema11.properties.join.properties.port,data:data35};
+}
+}
+else {
+const err78 = {instancePath:instancePath+"/admin/sshAuthorizedKeys",schemaPath:"#/properties/admin/properties/sshAuthorizedKeys/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.admin.properties.sshAuthorizedKeys.type,parentSchema:schema11.properties.admin.properties.sshAuthorizedKeys,data:data33};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1020,12 +1018,11 @@ vErrors.push(err78);
 errors++;
 }
 }
-}
-if(data34.tokenTTL !== undefined){
-let data36 = data34.tokenTTL;
-if(typeof data36 === "string"){
-if(!pattern19.test(data36)){
-const err79 = {instancePath:instancePath+"/join/tokenTTL",schemaPath:"#/properties/join/properties/tokenTTL/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(m|h)$"},message:"must match pattern \""+"^[1-9][0-9]*(m|h)$"+"\"",schema:"^[1-9][0-9]*(m|h)$",parentSchema:schema11.properties.join.properties.tokenTTL,data:data36};
+if(data31.passwordHash !== undefined){
+let data35 = data31.passwordHash;
+if(typeof data35 === "string"){
+if(!pattern19.test(data35)){
+const err79 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/pattern",keyword:"pattern",params:{pattern: "^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"},message:"must match pattern \""+"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$"+"\"",schema:"^\\$(1|5|6|y|2[aby]|7|gy)\\$[./A-Za-z0-9$=,]+$",parentSchema:schema11.properties.admin.properties.passwordHash,data:data35};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1036,7 +1033,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/join/tokenTTL",schemaPath:"#/properties/join/properties/tokenTTL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.join.properties.tokenTTL.type,parentSchema:schema11.properties.join.properties.tokenTTL,data:data36};
+const err80 = {instancePath:instancePath+"/admin/passwordHash",schemaPath:"#/properties/admin/properties/passwordHash/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.admin.properties.passwordHash.type,parentSchema:schema11.properties.admin.properties.passwordHash,data:data35};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1046,9 +1043,10 @@ vErrors.push(err80);
 errors++;
 }
 }
-}
-else {
-const err81 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.join.type,parentSchema:schema11.properties.join,data:data34};
+if(data31.sshPasswordLogin !== undefined){
+let data36 = data31.sshPasswordLogin;
+if(typeof data36 !== "boolean"){
+const err81 = {instancePath:instancePath+"/admin/sshPasswordLogin",schemaPath:"#/properties/admin/properties/sshPasswordLogin/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.admin.properties.sshPasswordLogin.type,parentSchema:schema11.properties.admin.properties.sshPasswordLogin,data:data36};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1058,11 +1056,9 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data.nodes !== undefined){
-let data37 = data.nodes;
-if(Array.isArray(data37)){
-if(data37.length < 1){
-const err82 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.nodes,data:data37};
+}
+else {
+const err82 = {instancePath:instancePath+"/admin",schemaPath:"#/properties/admin/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.admin.type,parentSchema:schema11.properties.admin,data:data31};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1071,12 +1067,13 @@ vErrors.push(err82);
 }
 errors++;
 }
-const len3 = data37.length;
-for(let i4=0; i4<len3; i4++){
-let data38 = data37[i4];
-if(data38 && typeof data38 == "object" && !Array.isArray(data38)){
-if(data38.name === undefined){
-const err83 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
+}
+if(data.join !== undefined){
+let data37 = data.join;
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+for(const key9 in data37){
+if(!((key9 === "port") || (key9 === "tokenTTL"))){
+const err83 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.join,data:data37};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1085,8 +1082,11 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(data38.role === undefined){
-const err84 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
+}
+if(data37.port !== undefined){
+let data38 = data37.port;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err84 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema11.properties.join.properties.port.type,parentSchema:schema11.properties.join.properties.port,data:data38};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1095,8 +1095,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-if(data38.address === undefined){
-const err85 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 65535 || isNaN(data38)){
+const err85 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema11.properties.join.properties.port,data:data38};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1105,8 +1106,8 @@ vErrors.push(err85);
 }
 errors++;
 }
-if(data38.board === undefined){
-const err86 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "board"},message:"must have required property '"+"board"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data38};
+if(data38 < 1024 || isNaN(data38)){
+const err86 = {instancePath:instancePath+"/join/port",schemaPath:"#/properties/join/properties/port/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema11.properties.join.properties.port,data:data38};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1115,9 +1116,13 @@ vErrors.push(err86);
 }
 errors++;
 }
-for(const key9 in data38){
-if(!(((((key9 === "name") || (key9 === "role")) || (key9 === "address")) || (key9 === "board")) || (key9 === "memory"))){
-const err87 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.nodes.items,data:data38};
+}
+}
+if(data37.tokenTTL !== undefined){
+let data39 = data37.tokenTTL;
+if(typeof data39 === "string"){
+if(!pattern20.test(data39)){
+const err87 = {instancePath:instancePath+"/join/tokenTTL",schemaPath:"#/properties/join/properties/tokenTTL/pattern",keyword:"pattern",params:{pattern: "^[1-9][0-9]*(m|h)$"},message:"must match pattern \""+"^[1-9][0-9]*(m|h)$"+"\"",schema:"^[1-9][0-9]*(m|h)$",parentSchema:schema11.properties.join.properties.tokenTTL,data:data39};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1127,11 +1132,8 @@ vErrors.push(err87);
 errors++;
 }
 }
-if(data38.name !== undefined){
-let data39 = data38.name;
-if(typeof data39 === "string"){
-if(!pattern0.test(data39)){
-const err88 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.nodes.items.properties.name,data:data39};
+else {
+const err88 = {instancePath:instancePath+"/join/tokenTTL",schemaPath:"#/properties/join/properties/tokenTTL/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.join.properties.tokenTTL.type,parentSchema:schema11.properties.join.properties.tokenTTL,data:data39};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1141,8 +1143,9 @@ vErrors.push(err88);
 errors++;
 }
 }
+}
 else {
-const err89 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.name.type,parentSchema:schema11.properties.nodes.items.properties.name,data:data39};
+const err89 = {instancePath:instancePath+"/join",schemaPath:"#/properties/join/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.join.type,parentSchema:schema11.properties.join,data:data37};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1152,10 +1155,11 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data38.role !== undefined){
-let data40 = data38.role;
-if(!((data40 === "control-plane") || (data40 === "worker"))){
-const err90 = {instancePath:instancePath+"/nodes/" + i4+"/role",schemaPath:"#/properties/nodes/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.role.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.role.enum,parentSchema:schema11.properties.nodes.items.properties.role,data:data40};
+if(data.nodes !== undefined){
+let data40 = data.nodes;
+if(Array.isArray(data40)){
+if(data40.length < 1){
+const err90 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema11.properties.nodes,data:data40};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1164,12 +1168,12 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-if(data38.address !== undefined){
-let data41 = data38.address;
-if(typeof data41 === "string"){
-if(!pattern8.test(data41)){
-const err91 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.nodes.items.properties.address,data:data41};
+const len3 = data40.length;
+for(let i4=0; i4<len3; i4++){
+let data41 = data40[i4];
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+if(data41.name === undefined){
+const err91 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data41};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1178,9 +1182,8 @@ vErrors.push(err91);
 }
 errors++;
 }
-}
-else {
-const err92 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.address.type,parentSchema:schema11.properties.nodes.items.properties.address,data:data41};
+if(data41.role === undefined){
+const err92 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "role"},message:"must have required property '"+"role"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data41};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1189,11 +1192,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data38.board !== undefined){
-let data42 = data38.board;
-if(!(((data42 === "pi3b") || (data42 === "pi4")) || (data42 === "pi5"))){
-const err93 = {instancePath:instancePath+"/nodes/" + i4+"/board",schemaPath:"#/properties/nodes/items/properties/board/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.board.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.board.enum,parentSchema:schema11.properties.nodes.items.properties.board,data:data42};
+if(data41.address === undefined){
+const err93 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "address"},message:"must have required property '"+"address"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data41};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1202,11 +1202,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-}
-if(data38.memory !== undefined){
-let data43 = data38.memory;
-if(!(((((data43 === "1GB") || (data43 === "2GB")) || (data43 === "4GB")) || (data43 === "8GB")) || (data43 === "16GB"))){
-const err94 = {instancePath:instancePath+"/nodes/" + i4+"/memory",schemaPath:"#/properties/nodes/items/properties/memory/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.memory.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.memory.enum,parentSchema:schema11.properties.nodes.items.properties.memory,data:data43};
+if(data41.board === undefined){
+const err94 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/required",keyword:"required",params:{missingProperty: "board"},message:"must have required property '"+"board"+"'",schema:schema11.properties.nodes.items.required,parentSchema:schema11.properties.nodes.items,data:data41};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1215,10 +1212,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-}
-else {
-const err95 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.nodes.items.type,parentSchema:schema11.properties.nodes.items,data:data38};
+for(const key10 in data41){
+if(!((((((key10 === "name") || (key10 === "role")) || (key10 === "address")) || (key10 === "board")) || (key10 === "memory")) || (key10 === "storage"))){
+const err95 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.nodes.items,data:data41};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1228,9 +1224,11 @@ vErrors.push(err95);
 errors++;
 }
 }
-}
-else {
-const err96 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.nodes.type,parentSchema:schema11.properties.nodes,data:data37};
+if(data41.name !== undefined){
+let data42 = data41.name;
+if(typeof data42 === "string"){
+if(!pattern0.test(data42)){
+const err96 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",parentSchema:schema11.properties.nodes.items.properties.name,data:data42};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1240,12 +1238,8 @@ vErrors.push(err96);
 errors++;
 }
 }
-if(data.addons !== undefined){
-let data44 = data.addons;
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-for(const key10 in data44){
-if(!(key10 === "demo")){
-const err97 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.addons,data:data44};
+else {
+const err97 = {instancePath:instancePath+"/nodes/" + i4+"/name",schemaPath:"#/properties/nodes/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.name.type,parentSchema:schema11.properties.nodes.items.properties.name,data:data42};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1255,10 +1249,10 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data44.demo !== undefined){
-let data45 = data44.demo;
-if(typeof data45 !== "boolean"){
-const err98 = {instancePath:instancePath+"/addons/demo",schemaPath:"#/properties/addons/properties/demo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.addons.properties.demo.type,parentSchema:schema11.properties.addons.properties.demo,data:data45};
+if(data41.role !== undefined){
+let data43 = data41.role;
+if(!((data43 === "control-plane") || (data43 === "worker"))){
+const err98 = {instancePath:instancePath+"/nodes/" + i4+"/role",schemaPath:"#/properties/nodes/items/properties/role/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.role.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.role.enum,parentSchema:schema11.properties.nodes.items.properties.role,data:data43};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1268,9 +1262,11 @@ vErrors.push(err98);
 errors++;
 }
 }
-}
-else {
-const err99 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.addons.type,parentSchema:schema11.properties.addons,data:data44};
+if(data41.address !== undefined){
+let data44 = data41.address;
+if(typeof data44 === "string"){
+if(!pattern5.test(data44)){
+const err99 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema11.properties.nodes.items.properties.address,data:data44};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1280,14 +1276,128 @@ vErrors.push(err99);
 errors++;
 }
 }
-}
 else {
-const err100 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+const err100 = {instancePath:instancePath+"/nodes/" + i4+"/address",schemaPath:"#/properties/nodes/items/properties/address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema11.properties.nodes.items.properties.address.type,parentSchema:schema11.properties.nodes.items.properties.address,data:data44};
 if(vErrors === null){
 vErrors = [err100];
 }
 else {
 vErrors.push(err100);
+}
+errors++;
+}
+}
+if(data41.board !== undefined){
+let data45 = data41.board;
+if(!(((data45 === "pi3b") || (data45 === "pi4")) || (data45 === "pi5"))){
+const err101 = {instancePath:instancePath+"/nodes/" + i4+"/board",schemaPath:"#/properties/nodes/items/properties/board/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.board.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.board.enum,parentSchema:schema11.properties.nodes.items.properties.board,data:data45};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+if(data41.memory !== undefined){
+let data46 = data41.memory;
+if(!(((((data46 === "1GB") || (data46 === "2GB")) || (data46 === "4GB")) || (data46 === "8GB")) || (data46 === "16GB"))){
+const err102 = {instancePath:instancePath+"/nodes/" + i4+"/memory",schemaPath:"#/properties/nodes/items/properties/memory/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.memory.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.memory.enum,parentSchema:schema11.properties.nodes.items.properties.memory,data:data46};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+if(data41.storage !== undefined){
+let data47 = data41.storage;
+if(!(((data47 === "sd") || (data47 === "usb-ssd")) || (data47 === "nvme"))){
+const err103 = {instancePath:instancePath+"/nodes/" + i4+"/storage",schemaPath:"#/properties/nodes/items/properties/storage/enum",keyword:"enum",params:{allowedValues: schema11.properties.nodes.items.properties.storage.enum},message:"must be equal to one of the allowed values",schema:schema11.properties.nodes.items.properties.storage.enum,parentSchema:schema11.properties.nodes.items.properties.storage,data:data47};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/nodes/" + i4,schemaPath:"#/properties/nodes/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.nodes.items.type,parentSchema:schema11.properties.nodes.items,data:data41};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/nodes",schemaPath:"#/properties/nodes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema11.properties.nodes.type,parentSchema:schema11.properties.nodes,data:data40};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+if(data.addons !== undefined){
+let data48 = data.addons;
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key11 in data48){
+if(!(key11 === "demo")){
+const err106 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.addons,data:data48};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+}
+if(data48.demo !== undefined){
+let data49 = data48.demo;
+if(typeof data49 !== "boolean"){
+const err107 = {instancePath:instancePath+"/addons/demo",schemaPath:"#/properties/addons/properties/demo/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema11.properties.addons.properties.demo.type,parentSchema:schema11.properties.addons.properties.demo,data:data49};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/addons",schemaPath:"#/properties/addons/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.properties.addons.type,parentSchema:schema11.properties.addons,data:data48};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+}
+else {
+const err109 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
 }
 errors++;
 }

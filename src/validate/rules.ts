@@ -22,6 +22,7 @@ interface NodeView {
   addressText?: string;
   board?: string;
   memory?: string;
+  storage?: string;
 }
 
 function nodesOf(data: Obj): NodeView[] {
@@ -30,7 +31,7 @@ function nodesOf(data: Obj): NodeView[] {
     const n = obj(raw);
     const addressText = str(n.address);
     const address = addressText !== undefined ? parseIPv4(addressText) : null;
-    return { index, name: str(n.name), role: str(n.role), address: address ?? undefined, addressText, board: str(n.board), memory: str(n.memory) };
+    return { index, name: str(n.name), role: str(n.role), address: address ?? undefined, addressText, board: str(n.board), memory: str(n.memory), storage: str(n.storage) };
   });
 }
 
@@ -61,12 +62,45 @@ function uniqueNodes(data: Obj, report: Report): void {
   }
 }
 
-function oneControlPlane(data: Obj, report: Report): void {
+/** etcd runs on every control plane: 1, 3 or 5 of them (an even count survives no more losses). */
+function controlPlaneCount(data: Obj, report: Report): void {
   if (!Array.isArray(data.nodes) || data.nodes.length === 0) return;
   const controlPlanes = nodesOf(data).filter((n) => n.role === 'control-plane');
-  if (controlPlanes.length === 0) report(msg.noControlPlane(), ['nodes']);
-  for (const extra of controlPlanes.slice(1)) {
-    report(msg.multipleControlPlanes(controlPlanes.map((n) => n.name ?? `nodes[${n.index}]`)), ['nodes', extra.index, 'role']);
+  if (controlPlanes.length === 0) return report(msg.noControlPlane(), ['nodes']);
+  const last = controlPlanes[controlPlanes.length - 1]!;
+  if (controlPlanes.length % 2 === 0) report(msg.evenControlPlanes(controlPlanes.map((n) => n.name ?? `nodes[${n.index}]`)), ['nodes', last.index, 'role']);
+  else if (controlPlanes.length > 5) report(msg.tooManyControlPlanes(controlPlanes.length), ['nodes', last.index, 'role']);
+  if (controlPlanes.length > 1 && obj(obj(data.kubernetes).controlPlaneEndpoint).address === undefined) {
+    report(msg.endpointRequired(controlPlanes.length), ['kubernetes']);
+  }
+}
+
+/** The virtual IP is a free LAN address: not a node's, not the gateway's, not MetalLB's. */
+function controlPlaneEndpoint(data: Obj, report: Report): void {
+  const endpoint = obj(obj(data.kubernetes).controlPlaneEndpoint);
+  const text = str(endpoint.address);
+  const address = text !== undefined ? parseIPv4(text) : null;
+  if (address === null) return; // absent, or the schema reports its format
+  const path = ['kubernetes', 'controlPlaneEndpoint', 'address'];
+  const { subnet, gateway } = lan(data);
+  if (subnet && !contains(subnet, address)) report(msg.endpointOutsideSubnet(text!, cidrToText(subnet)), path);
+  else if (subnet && !isHostAddress(subnet, address)) report(msg.endpointReserved(text!, address === subnet.network ? 'network' : 'broadcast'), path);
+  else if (address === gateway) report(msg.endpointIsGateway(text!), path);
+  for (const node of nodesOf(data)) {
+    if (node.address === address) report(msg.endpointIsNode(text!, node.name ?? `nodes[${node.index}]`), path);
+  }
+  const pool = parseAddressPool(str(obj(obj(data.kubernetes).metallb).addresses) ?? '');
+  if (pool && contains(pool, address)) report(msg.endpointInPool(text!), path);
+  if (endpoint.virtualRouterId === undefined && (address & 0xff) === 0) report(msg.virtualRouterIdNeeded(text!), path);
+}
+
+/** etcd on SD cards: a warning where it hurts, a control plane with peers to keep up with. */
+function controlPlaneStorage(data: Obj, report: Report): void {
+  const controlPlanes = nodesOf(data).filter((n) => n.role === 'control-plane');
+  if (controlPlanes.length < 2) return;
+  for (const node of controlPlanes) {
+    if ((node.storage ?? DEFAULTS.node.storage) !== 'sd') continue;
+    report(msg.controlPlaneOnSd(node.name ?? `nodes[${node.index}]`), node.storage === undefined ? ['nodes', node.index] : ['nodes', node.index, 'storage']);
   }
 }
 
@@ -207,14 +241,16 @@ function joinSettings(data: Obj, report: Report): void {
 /** Every semantic rule, in the order their findings are most useful. */
 export const RULES: ReadonlyArray<(data: Obj, report: Report) => void> = [
   uniqueNodes,
-  oneControlPlane,
+  controlPlaneCount,
   networkAddresses,
   addressesOnLan,
   metallbPool,
+  controlPlaneEndpoint,
   disjointNetworks,
   kubernetesVersion,
   ubuntuRelease,
   boardMemory,
+  controlPlaneStorage,
   adminLogin,
   joinSettings,
 ];

@@ -9,14 +9,22 @@ export const DEFAULTS = {
   os: { ubuntu: '24.04' as const, timezone: 'Etc/UTC', locale: 'en_US.UTF-8', keyboard: { layout: 'us', model: 'pc105', variant: '' } },
   admin: { name: 'ubuntu', sshAuthorizedKeys: [] as string[], sshPasswordLogin: false },
   join: {},
+  node: { storage: 'sd' as const },
   addons: { demo: false },
 } as const;
 
-/** The spec with every default filled in; only metallb and passwordHash stay optional. */
+/** The spec with every default filled in; only controlPlaneEndpoint, metallb and passwordHash stay optional. */
 export interface ResolvedSpecV1 {
   apiVersion: 'pi-seed/v1';
   cluster: { name: string; domain: string };
-  kubernetes: { version: string; podCIDR: string; serviceCIDR: string; cni: 'flannel'; metallb?: { addresses: string } };
+  kubernetes: {
+    version: string;
+    podCIDR: string;
+    serviceCIDR: string;
+    cni: 'flannel';
+    controlPlaneEndpoint?: { address: string; virtualRouterId?: number };
+    metallb?: { addresses: string };
+  };
   network: { interface: string; subnet: string; gateway: string; dns: string[]; ipv6: boolean; ntp: string[] };
   os: { ubuntu: UbuntuRelease; timezone: string; locale: string; keyboard: { layout: string; model: string; variant: string } };
   admin: { name: string; sshAuthorizedKeys: string[]; passwordHash?: string; sshPasswordLogin: boolean };
@@ -38,6 +46,7 @@ export function applyDefaults(spec: ClusterSpecV1): ResolvedSpecV1 {
       podCIDR: k.podCIDR ?? DEFAULTS.kubernetes.podCIDR,
       serviceCIDR: k.serviceCIDR ?? DEFAULTS.kubernetes.serviceCIDR,
       cni: k.cni ?? DEFAULTS.kubernetes.cni,
+      ...(k.controlPlaneEndpoint ? { controlPlaneEndpoint: { ...k.controlPlaneEndpoint } } : {}),
       ...(k.metallb ? { metallb: { addresses: k.metallb.addresses } } : {}),
     },
     network: {

@@ -5,6 +5,7 @@ export type Role = 'control-plane' | 'worker';
 export type Board = 'pi3b' | 'pi4' | 'pi5';
 export type Memory = '1GB' | '2GB' | '4GB' | '8GB' | '16GB';
 export type UbuntuRelease = '20.04' | '22.04' | '24.04' | '26.04';
+export type Storage = 'sd' | 'usb-ssd' | 'nvme';
 
 export interface ClusterSpecV1 {
   apiVersion: 'pi-seed/v1';
@@ -14,6 +15,8 @@ export interface ClusterSpecV1 {
     podCIDR?: string;
     serviceCIDR?: string;
     cni?: 'flannel';
+    /** The virtual IP the control planes share (docs/ha.md). */
+    controlPlaneEndpoint?: { address: string; virtualRouterId?: number };
     metallb?: { addresses: string };
   };
   network: {
@@ -47,4 +50,5 @@ export interface NodeSpecV1 {
   address: string;
   board: Board;
   memory?: Memory;
+  storage?: Storage;
 }
