@@ -106,9 +106,9 @@ testWithTools('hostile values that bypass validation still reach the script lite
   const plan = planCluster(spec);
   const evil = ["a'b", '$(touch /tmp/pi-seed-pwned)', '`id`', 'x\ny', '"; reboot; "', '\\', '$HOME', '* ?[]', 'ümlaut', "'"];
   for (const value of evil) {
-    // The control plane's script: it carries every value (a worker's has no ADMIN_USER or POD_CIDR).
+    // The init node's script: it carries every value (a worker's has no ADMIN_USER or POD_CIDR).
     const node = { ...plan.nodes[0]!, name: value, role: 'control-plane' as const };
-    const hostilePlan = { ...plan, admin: { ...plan.admin, name: value }, kubernetes: { ...plan.kubernetes, minor: value, podCIDR: value } };
+    const hostilePlan = { ...plan, initNode: node, controlPlanes: [node], admin: { ...plan.admin, name: value }, kubernetes: { ...plan.kubernetes, minor: value, podCIDR: value } };
     const script = bootstrapScript(hostilePlan, node);
     const config = script.slice(0, script.indexOf('# --- paths'));
     const probe = `${config}\nprintf '%s\\0' "$NODE_NAME" "$NODE_ROLE" "$ADMIN_USER" "$KUBERNETES_MINOR" "$POD_CIDR"`;

@@ -5,7 +5,8 @@ import { EXIT_INVALID, EXIT_OK, type Io } from '../cli-io.js';
 import { formatProblem, reportingProblems } from '../emit/problem-error.js';
 import { type AdminCredentials, mintAdminCredentials } from '../kube/admin-credentials.js';
 import { clusterAccess } from '../kube/access.js';
-import { ApiUnavailable, readClusterObjects } from '../kube/api-client.js';
+import { ApiUnavailable, REQUEST_TIMEOUT_MS, readClusterObjects } from '../kube/api-client.js';
+import { controlPlaneHealth } from '../kube/control-plane-health.js';
 import { clusterStatus, formatStatusTable } from '../kube/status-report.js';
 
 export interface StatusOptions {
@@ -44,8 +45,14 @@ export function runStatus(options: StatusOptions, io: Io): Promise<number> {
         if (!credentials || credentials.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS) credentials = await mintAdminCredentials({ ca, ttlMs: CREDENTIAL_TTL_MS });
         let ok = true;
         try {
-          const objects = await readClusterObjects({ cluster: access.plan.cluster.name, server: access.server, caCertificate: ca.certificate, credentials, timeoutMs: options.timeoutMs });
-          const status = clusterStatus(access.plan, access.server, objects.nodes, objects.reports);
+          const plan = access.plan;
+          const ha = plan.virtualIP !== null;
+          const objects = await readClusterObjects({ cluster: plan.cluster.name, server: access.server, caCertificate: ca.certificate, credentials, timeoutMs: options.timeoutMs }, ha);
+          // With a virtual IP, each control plane is also asked directly, all at once.
+          const health = ha
+            ? new Map(await Promise.all(plan.controlPlanes.map(async (cp) => [cp.name, await controlPlaneHealth({ address: cp.address, port: plan.kubernetes.apiServerPort, caCertificate: ca.certificate, credentials: credentials!, timeoutMs: options.timeoutMs ?? REQUEST_TIMEOUT_MS })] as const)))
+            : new Map();
+          const status = clusterStatus(plan, access.server, objects.nodes, objects.reports, ha ? { endpoint: objects.endpoint, health } : undefined);
           if (options.watch && !options.json) io.out(`${new Date().toISOString()}  ${status.cluster} at ${status.server}\n`);
           io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status));
         } catch (err) {

@@ -5,7 +5,7 @@ import type { RequestContext } from '@kubernetes/client-node';
 import { type Problem } from '../diagnostics.js';
 import { msg } from '../errors.js';
 import { type AdminCredentials, userName } from './admin-credentials.js';
-import { type ConfigMapLike, type NodeLike, REPORT_LABEL, REPORT_NAMESPACE } from './status-report.js';
+import { type ConfigMapLike, ENDPOINT_CONFIGMAP, type NodeLike, REPORT_LABEL, REPORT_NAMESPACE } from './status-report.js';
 
 /** Every request is bounded: a server that accepts and then says nothing cannot hang status. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -63,10 +63,12 @@ const firstLine = (text: string | undefined): string => (text ?? 'unknown error'
 export interface ClusterObjects {
   nodes: NodeLike[];
   reports: ConfigMapLike[];
+  /** pi-seed/control-plane-endpoint (who holds the virtual IP); null when absent or not asked for. */
+  endpoint: ConfigMapLike | null;
 }
 
-/** Lists the Nodes and the pi-seed reports; throws ApiUnavailable. */
-export async function readClusterObjects(target: ApiTarget): Promise<ClusterObjects> {
+/** Lists the Nodes and the pi-seed reports (and, with `endpoint`, that ConfigMap); throws ApiUnavailable. */
+export async function readClusterObjects(target: ApiTarget, endpoint = false): Promise<ClusterObjects> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   const user = userName(target.cluster);
@@ -87,7 +89,9 @@ export async function readClusterObjects(target: ApiTarget): Promise<ClusterObje
   try {
     const nodes = await api.listNode({}, bounded);
     const reports = await api.listNamespacedConfigMap({ namespace: REPORT_NAMESPACE, labelSelector: REPORT_LABEL }, bounded);
-    return { nodes: nodes.items as NodeLike[], reports: reports.items as ConfigMapLike[] };
+    // Listed by name rather than read: a cluster that has not published it yet answers an empty list, not 404.
+    const endpoints = endpoint ? await api.listNamespacedConfigMap({ namespace: REPORT_NAMESPACE, fieldSelector: `metadata.name=${ENDPOINT_CONFIGMAP}` }, bounded) : null;
+    return { nodes: nodes.items as NodeLike[], reports: reports.items as ConfigMapLike[], endpoint: (endpoints?.items[0] as ConfigMapLike | undefined) ?? null };
   } catch (err) {
     throw new ApiUnavailable(describeFailure(err, target.server, timeoutMs));
   }

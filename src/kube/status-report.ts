@@ -8,6 +8,8 @@ export const REPORT_NAMESPACE = 'pi-seed';
 export const REPORT_LABEL = 'pi-seed.io/report';
 export const NODE_LABEL = 'pi-seed.io/node';
 export const PHASE_LABEL = 'pi-seed.io/phase';
+/** Who holds the virtual IP, kept by the control planes' node keepers (docs/ha.md). */
+export const ENDPOINT_CONFIGMAP = 'control-plane-endpoint';
 const ROLE_LABEL_PREFIX = 'node-role.kubernetes.io/';
 
 /** The parts of a Node the status reads (client-node's V1Node has them). */
@@ -31,10 +33,29 @@ export interface NodeStatus {
   error: string | null;
 }
 
+/** A control plane asked directly (./control-plane-health.ts). */
+export interface ControlPlaneStatus {
+  name: string;
+  address: string;
+  apiServer: string;
+  etcd: string | null;
+  /** This control plane holds the virtual IP, as its node keeper last said. */
+  holdsVirtualIP: boolean;
+}
+
 export interface ClusterStatus {
   cluster: string;
   server: string;
   nodes: NodeStatus[];
+  /** With kubernetes.controlPlaneEndpoint only: the virtual IP and who holds it. */
+  controlPlaneEndpoint?: { address: string; holder: string | null; since: string | null };
+  /** With kubernetes.controlPlaneEndpoint only: every control plane's API server and etcd. */
+  controlPlanes?: ControlPlaneStatus[];
+}
+
+export interface ControlPlaneHealthLike {
+  apiServer: string;
+  etcd: string | null;
 }
 
 /** Printable, bounded text from the server: no terminal escapes, no unpaired surrogates. */
@@ -51,13 +72,20 @@ const iso = (value: Date | string | undefined): string | null => {
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 };
 
-export function clusterStatus(plan: ClusterPlan, server: string, nodes: readonly NodeLike[], reports: readonly ConfigMapLike[]): ClusterStatus {
+export function clusterStatus(
+  plan: ClusterPlan,
+  server: string,
+  nodes: readonly NodeLike[],
+  reports: readonly ConfigMapLike[],
+  ha?: { endpoint: ConfigMapLike | null; health: ReadonlyMap<string, ControlPlaneHealthLike> },
+): ClusterStatus {
   const nodeByName = new Map(nodes.map((n) => [n.metadata?.name, n]));
   // A report counts only under its own name and with the matching node label.
   const reportByName = new Map(reports.filter((r) => r.metadata?.name === `report-${r.metadata?.labels?.[NODE_LABEL]}`).map((r) => [r.metadata!.labels![NODE_LABEL], r]));
   return {
     cluster: plan.cluster.name,
     server,
+    ...(plan.virtualIP && ha ? controlPlaneStatus(plan, ha) : {}),
     nodes: plan.nodes.map((planned) => {
       const node = nodeByName.get(planned.name);
       const report = reportByName.get(planned.name);
@@ -77,12 +105,42 @@ export function clusterStatus(plan: ClusterPlan, server: string, nodes: readonly
   };
 }
 
+function controlPlaneStatus(plan: ClusterPlan, ha: { endpoint: ConfigMapLike | null; health: ReadonlyMap<string, ControlPlaneHealthLike> }): Pick<ClusterStatus, 'controlPlaneEndpoint' | 'controlPlanes'> {
+  // The holder is believed only when it names a control plane of cluster.yaml.
+  const said = clean(ha.endpoint?.data?.holder, 64);
+  const holder = plan.controlPlanes.some((cp) => cp.name === said) ? said : null;
+  return {
+    controlPlaneEndpoint: { address: plan.virtualIP!.address, holder, since: holder ? clean(ha.endpoint?.data?.since, 40) : null },
+    controlPlanes: plan.controlPlanes.map((cp) => {
+      const health = ha.health.get(cp.name);
+      return {
+        name: cp.name,
+        address: cp.address,
+        apiServer: clean(health?.apiServer) ?? 'not asked',
+        etcd: clean(health?.etcd ?? undefined),
+        holdsVirtualIP: cp.name === holder,
+      };
+    }),
+  };
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
 export function formatStatusTable(status: ClusterStatus): string {
   const rows = [['NODE', 'ROLE', 'PHASE', 'READY', 'SINCE', 'DETAIL']];
   for (const n of status.nodes) {
     const detail = n.error ?? (n.kubeletVersion ? `kubelet ${n.kubeletVersion}` : n.ready === null ? 'not registered' : '');
     rows.push([n.name, n.role, n.phase, n.ready === null ? '-' : n.ready ? 'yes' : 'no', n.since ?? '-', detail]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  if (!status.controlPlanes || !status.controlPlaneEndpoint) return table(rows);
+  const endpoint = status.controlPlaneEndpoint;
+  const planes = [['CONTROL PLANE', 'ADDRESS', 'API SERVER', 'ETCD', 'VIRTUAL IP']];
+  for (const cp of status.controlPlanes) {
+    planes.push([cp.name, cp.address, cp.apiServer, cp.etcd ?? '-', cp.holdsVirtualIP ? `holds ${endpoint.address}${endpoint.since ? ` since ${endpoint.since}` : ''}` : '']);
+  }
+  const holder = endpoint.holder ? '' : `virtual IP ${endpoint.address}: no control plane has said it holds it yet\n`;
+  return `${table(rows)}\n${table(planes)}${holder}`;
 }

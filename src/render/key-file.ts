@@ -17,7 +17,7 @@ export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: Clust
   const token = () => ({ name: 'token', content: `${tokenOf(tokens, node.name)}\n` });
   if (node.role === 'worker') return formatSecretBundle(node.name, [token()]);
   const pki = pkiFiles(secrets).map((file) => ({ name: file.path, content: file.content }));
-  if (node !== plan.initNode) return formatSecretBundle(node.name, [...pki, token()]);
+  if (node.name !== plan.initNode.name) return formatSecretBundle(node.name, [...pki, token()]);
   return formatSecretBundle(node.name, [
     ...pki,
     { name: 'kubeadm-init.yaml', content: kubeadmInitConfiguration(plan, tokens) },

@@ -35,7 +35,7 @@ export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
     node,
     // One script per role: each carries only its own parts (a worker's user-data stays small).
     isControlPlane: node.role === 'control-plane',
-    isInitNode: node === plan.initNode,
+    isInitNode: node.name === plan.initNode.name,
     keepalived: plan.virtualIP !== null && node.role === 'control-plane' ? 1 : 0,
     admin: plan.admin,
     kubernetes: plan.kubernetes,
@@ -120,7 +120,7 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode, trust: Clus
     files.push({ path: '/etc/systemd/system/pi-seed-nodes.timer', permissions: '0644', content: templateText('pi-seed-nodes.timer') });
     files.push(...keepalivedFiles(plan, node));
   }
-  if (node === plan.initNode) {
+  if (node.name === plan.initNode.name) {
     // The InitConfiguration (it lists the tokens) comes from the key file; this is the rest. The
     // other control planes read the cluster's configuration from the cluster when they join.
     files.push({ path: '/etc/pi-seed/kubeadm-cluster.yaml', permissions: '0644', content: kubeadmClusterConfiguration(plan) });
