@@ -1,8 +1,9 @@
 // Each control plane asked directly, not through the endpoint: its own API server's /livez, and
 // /readyz/etcd, which fails when that API server cannot read etcd (its member is down, or the
-// members have lost their majority). kube-apiserver serves both to any authenticated user (and
-// anonymously, system:public-info-viewer); pi-seed uses its admin certificate, and verifies each
-// server against the cluster CA as it does the endpoint.
+// members have lost their majority). kube-apiserver lets anonymous users read /livez but not
+// /readyz/etcd (system:public-info-viewer names the exact paths /livez, /readyz, /healthz,
+// /version), so pi-seed asks with its admin certificate, and verifies each server against the
+// cluster CA as it does the endpoint.
 import { request } from 'node:https';
 import { type AdminCredentials } from './admin-credentials.js';
 
