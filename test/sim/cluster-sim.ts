@@ -57,6 +57,8 @@ export class SimCluster {
   readonly extraEnv: NodeJS.ProcessEnv = {};
   /** false: the bootstraps check the real pinned digests (the stand-in manifests then fail them). */
   pinServedManifests = true;
+  /** Root-owned, under /run: where keepalived's check scripts may live (see test/doubles/systemctl). */
+  readonly keepalivedRunDir = join('/run', 'pi-seed-sim', this.id);
   private readonly namespaces: string[] = [];
   private readonly runs: Run[] = [];
 
@@ -141,6 +143,9 @@ export class SimCluster {
       PI_SEED_KUBEADM_RETRY_DELAY_SECONDS: '0',
       PI_SEED_FETCH_BACKOFF_CAP_SECONDS: '2',
       PI_SEED_STAND_INS: STAND_INS,
+      // The systemctl double runs the real keepalived for `systemctl restart keepalived`.
+      PI_SEED_KEEPALIVED_SIM: '1',
+      PI_SEED_KEEPALIVED_RUN_DIR: this.keepalivedRunDir,
       ...(this.pinServedManifests ? { PI_SEED_ADDON_CHECKSUMS: this.servedChecksumsFile } : {}),
       ...this.extraEnv,
       PATH: `${DOUBLES}:${dirname(process.execPath)}:${process.env.PATH}`,
@@ -154,6 +159,7 @@ export class SimCluster {
 
   /** Runs a node's real bootstrap script in its namespace ("powers the Pi on"). */
   boot(node: string, timeoutMs = 120_000): Run {
+    this.plugIn(node);
     const script = join(this.root(node), 'usr', 'local', 'sbin', 'pi-seed-bootstrap');
     const child = spawn('ip', ['netns', 'exec', this.ns(node), 'timeout', '-k', '5', String(Math.ceil(timeoutMs / 1000)), 'bash', script], { env: this.env(node), stdio: ['ignore', 'pipe', 'pipe'] });
     const run: Run = { node, child, output: '', exit: Promise.resolve(null) };
@@ -177,7 +183,31 @@ export class SimCluster {
   async powerOff(node: string): Promise<void> {
     const pids = spawnSync('ip', ['netns', 'pids', this.ns(node)], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
     if (pids.length) spawnSync('kill', ['-9', ...pids]);
+    // A dead Pi answers no ARP and keeps no address (a VIP keepalived held included): its link
+    // goes down and its addresses go; boot() puts its own address back.
+    spawnSync('ip', ['-n', this.ns(node), 'link', 'set', 'eth0', 'down']);
+    spawnSync('ip', ['-n', this.ns(node), 'addr', 'flush', 'dev', 'eth0']);
     await Promise.all(this.runs.filter((r) => r.node === node).map((r) => r.exit));
+  }
+
+  /** The node's own address on its link, up (again after a power cut). */
+  private plugIn(node: string): void {
+    const spec = this.nodes.find((n) => n.name === node);
+    if (!spec) return;
+    const shown = spawnSync('ip', ['-n', this.ns(node), '-4', '-o', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }).stdout;
+    if (!shown.includes(` ${spec.address}/`)) ip(['-n', this.ns(node), 'addr', 'add', `${spec.address}/${spec.prefix}`, 'dev', 'eth0']);
+    ip(['-n', this.ns(node), 'link', 'set', 'eth0', 'up']);
+  }
+
+  /** The nodes that have `address` on a link now (a VIP: its keepalived holder). */
+  holders(address: string): string[] {
+    return this.nodes.map((n) => n.name).filter((n) => spawnSync('ip', ['-n', this.ns(n), '-4', '-o', 'addr', 'show', 'to', address], { encoding: 'utf8' }).stdout.trim() !== '');
+  }
+
+  /** keepalived's log of a node (the systemctl double runs it), '' when it never ran. */
+  keepalivedLog(node: string): string {
+    const file = join(this.doubles, 'keepalived', node, 'keepalived.log');
+    return existsSync(file) ? readFileSync(file, 'utf8') : '';
   }
 
   /** Kills a node's stand-in API server as a crash or power cut would (SIGKILL). */
@@ -227,6 +257,7 @@ export class SimCluster {
     }
     for (const ns of this.namespaces.reverse()) spawnSync('ip', ['netns', 'del', ns]);
     this.namespaces.length = 0;
+    rmSync(this.keepalivedRunDir, { recursive: true, force: true });
   }
 }
 

@@ -2,7 +2,9 @@
 // authentication (client certificates, bootstrap tokens, anonymous) and authorization (see
 // auth.ts), a REST store (store.ts), and the two controllers pi-seed's flow depends on: the
 // bootstrap signer (cluster-info's JWS signatures, expired tokens removed) and the CSR
-// auto-approver + signer of kubelet client certificates.
+// auto-approver + signer of kubelet client certificates. On a control plane set up by kubeadm
+// (init or a control-plane join: $ROOT/var/lib/etcd/pi-seed-standin/member.json) the process
+// also plays the node's stacked etcd member (etcd.ts), so every control plane serves one state.
 //
 //   api-server --root R --listen ADDR:PORT [--node N]   starts it detached (no-op when running)
 //   api-server --root R --stop [--node N]               stops it
@@ -18,6 +20,7 @@ import { doublesDir, pidFile, pki, runningApiServer } from './paths.js';
 import { issuedBy, loadCa, readCsr, signLeaf, type Ca } from './pki.js';
 import { BUILTIN, qualified, type ResourceType } from './resources.js';
 import { Store } from './store.js';
+import { EtcdMember, etcdTls, quorumLost, readMemberFile } from './etcd.js';
 import { StatusError, b64, b64url, deepEqual, mergePatch, now, parseSelector, takeFlag, takeOption, unb64, type Obj } from './util.js';
 import { validate } from './validate.js';
 
@@ -77,7 +80,7 @@ export async function startDetached(root: string, listen: string, node: string):
   return 1;
 }
 
-async function servingCert(root: string, ca: Ca, host: string): Promise<{ cert: string; key: string }> {
+async function servingCert(root: string, ca: Ca, host: string, node: string): Promise<{ cert: string; key: string }> {
   const certFile = pki(root, 'apiserver.crt');
   const keyFile = pki(root, 'apiserver.key');
   if (existsSync(certFile) && existsSync(keyFile) && issuedBy(readFileSync(certFile, 'utf8'), ca.certPem)) {
@@ -85,7 +88,7 @@ async function servingCert(root: string, ca: Ca, host: string): Promise<{ cert: 
   }
   // Not laid out by kubeadm (a restart after someone removed it): make one as kubeadm would.
   const { apiServerCert } = await import('./kubeadm-certs.js');
-  return apiServerCert(root, ca, { advertise: host, sans: [], nodeName: basename(root), dnsDomain: 'cluster.local', serviceSubnet: '10.96.0.0/12' });
+  return apiServerCert(root, ca, { advertise: host, sans: [], nodeName: node, dnsDomain: 'cluster.local', serviceSubnet: '10.96.0.0/12' });
 }
 
 async function serve(root: string, listen: string, node: string): Promise<number> {
@@ -94,8 +97,9 @@ async function serve(root: string, listen: string, node: string): Promise<number
   const port = Number(listen.slice(colon + 1));
   const caPem = readFileSync(pki(root, 'ca.crt'), 'utf8');
   const ca = await loadCa(caPem, readFileSync(pki(root, 'ca.key'), 'utf8'));
-  const { cert, key } = await servingCert(root, ca, host);
+  const { cert, key } = await servingCert(root, ca, host, node);
   const api = new ApiServer(root, ca, node);
+  if (api.etcd) await api.etcd.start(etcdTls(root, 'etcd/peer'));
   const server: Server = createServer({ cert, key, ca: caPem, requestCert: true, rejectUnauthorized: false }, (req, res) => void api.handle(req, res));
   // Bounded: no request may trickle forever.
   server.requestTimeout = 30_000;
@@ -123,16 +127,23 @@ interface Route {
 
 class ApiServer {
   readonly store: Store;
+  readonly etcd: EtcdMember | undefined;
   private readonly log: string;
+  /** One request at a time changes the state: its writes are replicated before the next starts. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     root: string,
     private readonly ca: Ca,
     private readonly node: string,
   ) {
-    this.store = new Store(root);
+    const membership = readMemberFile(root);
+    this.store = new Store(root, membership?.members ?? []);
     this.log = join(doublesDir(), 'apiserver.log');
-    this.bootstrapSigner();
+    if (membership) this.etcd = new EtcdMember(this.store, membership.self, etcdTls(root, 'etcd/peer'), (line) => appendFileSync(this.log, `${now()} ${line}\n`));
+    // With peers, a write here would not be replicated: the signer runs on the next request instead.
+    if (this.store.members.length <= 1) this.bootstrapSigner();
+    this.store.pendingBase = undefined;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -142,7 +153,11 @@ class ApiServer {
     try {
       user = authenticate(req, this.store);
       const body = await readBody(req);
-      const [status, payload] = await this.dispatch(req.method ?? 'GET', url, user, body, req);
+      const method = req.method ?? 'GET';
+      const path = url.pathname.replace(/\/+$/, '');
+      const health = /^\/(readyz|livez|healthz)(\/etcd)?$/.exec(path);
+      const who = user;
+      const [status, payload] = health ? await this.health(path, url, who) : await this.serialized(() => this.dispatchReplicated(method, url, who, body, req));
       code = status;
       send(res, status, payload, prettyPrint(req, url));
     } catch (error) {
@@ -150,8 +165,60 @@ class ApiServer {
       code = status.code;
       send(res, status.code, status.status(), prettyPrint(req, url));
     } finally {
-      appendFileSync(this.log, `${now()} ${this.node} ${req.method} ${url.pathname}${url.search} ${user?.name ?? '-'} ${code}\n`);
+      // The local address shows which way a request came in (the node's own address or the VIP).
+      const local = (req.socket.localAddress ?? '').replace(/^::ffff:/, '');
+      appendFileSync(this.log, `${now()} ${this.node} ${req.method} ${url.pathname}${url.search} ${user?.name ?? '-'} ${code} via ${local}\n`);
     }
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The request, then its writes replicated to a majority; once more if another member's write won the revision. */
+  private async dispatchReplicated(method: string, url: URL, user: User, body: string, req: IncomingMessage): Promise<[number, unknown]> {
+    for (let attempt = 0; ; attempt++) {
+      const before = this.store.snapshot();
+      this.store.pendingBase = undefined;
+      let result: [number, unknown];
+      try {
+        result = await this.dispatch(method, url, user, body, req);
+      } catch (error) {
+        if (this.store.pendingBase !== undefined && this.etcd) await this.commitOrThrow(before);
+        throw error;
+      }
+      if (this.store.pendingBase === undefined || !this.etcd) return result;
+      const outcome = await this.commitOrThrow(before);
+      if (outcome === 'committed') return result;
+      if (attempt >= 1) throw quorumLost();
+    }
+  }
+
+  private async commitOrThrow(before: ReturnType<Store['snapshot']>): Promise<'committed' | 'conflict'> {
+    const base = this.store.pendingBase!;
+    try {
+      return await this.etcd!.commit(base, before);
+    } finally {
+      this.store.pendingBase = undefined;
+    }
+  }
+
+  /**
+   * /livez, /readyz, /healthz (anonymous may: system:public-info-viewer) and their /etcd checks
+   * (system:monitoring's /readyz/* and the like: not anonymous). Every one includes the etcd
+   * check, as kube-apiserver's do; ?verbose lists the checks.
+   */
+  private async health(path: string, url: URL, user: User): Promise<[number, unknown]> {
+    const attrs: Attributes = { verb: 'get', group: '', resource: '', path };
+    if (!authorize(user, attrs, this.store)) throw forbidden(user, attrs, '');
+    const etcdOk = this.etcd ? await this.etcd.inQuorum() : true;
+    const kind = path.split('/')[1]!;
+    if (path.endsWith('/etcd')) return etcdOk ? [200, 'ok'] : [500, `[-]etcd failed: reason withheld\n${kind} check failed\n`];
+    const verbose = url.searchParams.has('verbose');
+    if (etcdOk) return [200, verbose ? `[+]ping ok\n[+]log ok\n[+]etcd ok\n${kind} check passed\n` : 'ok'];
+    return [500, `[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n${kind} check failed\n`];
   }
 
   private async dispatch(method: string, url: URL, user: User, body: string, req: IncomingMessage): Promise<[number, unknown]> {
@@ -313,6 +380,7 @@ class ApiServer {
     }
     validate(t, obj);
     if (t.group === '' && t.plural === 'nodes') nodeRestriction(user, obj, old);
+    if (t.group === '' && t.plural === 'pods') mirrorPodRestriction(user, obj);
     if (old && deepEqual({ ...old, metadata: { ...old.metadata, resourceVersion: undefined } }, { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } })) return old;
     return this.store.put(t, namespace, obj);
   }
@@ -398,6 +466,15 @@ function nodeRestriction(user: User, node: Obj, old: Obj | undefined): void {
   const before = (old?.metadata.labels ?? {}) as Obj;
   const changed = [...new Set([...Object.keys(labels), ...Object.keys(before)])].filter((k) => labels[k] !== before[k] && !allowed(k)).sort();
   if (changed.length) throw refuse(old ? `is not allowed to modify labels: ${changed.join(', ')}` : `node "${self}" is not allowed to set the following labels: ${changed.join(', ')}`);
+}
+
+/** NodeRestriction for pods: a kubelet creates only mirror pods of static pods, bound to itself. */
+function mirrorPodRestriction(user: User, pod: Obj): void {
+  const self = user.groups.includes('system:nodes') && user.name.startsWith('system:node:') ? user.name.slice('system:node:'.length) : undefined;
+  if (self === undefined) return;
+  const refuse = (why: string) => new StatusError(403, 'Forbidden', `pods "${pod.metadata.name}" is forbidden: ${why}`, { name: pod.metadata.name, kind: 'pods' });
+  if (pod.metadata.annotations?.['kubernetes.io/config.mirror'] === undefined) throw refuse(`pod does not have "kubernetes.io/config.mirror" annotation, node "${self}" can only create mirror pods`);
+  if (pod.spec?.nodeName !== self) throw refuse(`node "${self}" can only create pods with spec.nodeName set to itself`);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

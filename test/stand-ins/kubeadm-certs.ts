@@ -74,8 +74,8 @@ export async function apiServerCert(root: string, ca: Ca, spec: ServingSpec): Pr
   return { cert, key: key.keyPem };
 }
 
-/** A client leaf (cert + key files) unless a valid one from this CA is there already. */
-async function leaf(root: string, file: string, ca: Ca, cn: string, o: string[]): Promise<void> {
+/** A client leaf (cert + key files; with `server`, serving and client) unless a valid one from this CA is there already. */
+async function leaf(root: string, file: string, ca: Ca, cn: string, o: string[], server?: { dns: string[]; ips: string[] }): Promise<void> {
   const certFile = pki(root, `${file}.crt`);
   if (existsSync(certFile) && existsSync(pki(root, `${file}.key`)) && issuedBy(readFileSync(certFile, 'utf8'), ca.certPem)) {
     console.log(`[certs] Using the existing "${file}" certificate and key`);
@@ -83,7 +83,7 @@ async function leaf(root: string, file: string, ca: Ca, cn: string, o: string[])
   }
   console.log(`[certs] Generating "${file}" certificate and key`);
   const key = await newKey();
-  atomicWrite(certFile, await signLeaf(ca, { subject: [{ CN: [cn] }, ...(o.length ? [{ O: o }] : [])], publicKey: key.publicKey }), 0o644);
+  atomicWrite(certFile, await signLeaf(ca, { subject: [{ CN: [cn] }, ...(o.length ? [{ O: o }] : [])], publicKey: key.publicKey, ...(server ? { server, alsoClient: true } : {}) }), 0o644);
   atomicWrite(pki(root, `${file}.key`), key.keyPem, 0o600);
 }
 
@@ -101,8 +101,10 @@ export async function certsPhase(root: string, spec: ServingSpec, record: string
   const frontProxy = await ensureCa(root, 'front-proxy-ca', 'front-proxy-ca', record);
   await leaf(root, 'front-proxy-client', frontProxy, 'front-proxy-client', []);
   const etcd = await ensureCa(root, 'etcd/ca', 'etcd-ca', record);
-  await leaf(root, 'etcd/server', etcd, spec.nodeName, []);
-  await leaf(root, 'etcd/peer', etcd, spec.nodeName, []);
+  // kubeadm's etcd server and peer SANs: the node name, localhost, the advertise address, loopback.
+  const etcdSans = { dns: [spec.nodeName, 'localhost'], ips: [...new Set([spec.advertise, '127.0.0.1', '::1'])] };
+  await leaf(root, 'etcd/server', etcd, spec.nodeName, [], etcdSans);
+  await leaf(root, 'etcd/peer', etcd, spec.nodeName, [], etcdSans);
   await leaf(root, 'etcd/healthcheck-client', etcd, 'kube-etcd-healthcheck-client', []);
   await leaf(root, 'apiserver-etcd-client', etcd, 'kube-apiserver-etcd-client', []);
   // The service-account key pair: both files or neither, and they must match.

@@ -15,6 +15,8 @@ import { doublesDir, k8s, nodeRoot, pki } from './paths.js';
 import { caCertHash, clientCert, newCsr, newKey, type Ca } from './pki.js';
 import { StatusError, b64, dumpYaml, unb64, type Obj } from './util.js';
 import { detachedJws } from './api-server.js';
+import { memberOf, writeMemberFile } from './etcd.js';
+import { checkEtcd, CONTROL_PLANE_DONE, joinControlPlane, preflightControlPlane, prepareControlPlane, type ControlPlaneJoin } from './kubeadm-join-cp.js';
 
 const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const DEFAULT_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
@@ -70,12 +72,12 @@ function loadConfig(file: string): Obj[] {
 
 const doc = (docs: Obj[], kind: string) => docs.find((d) => d.kind === kind && String(d.apiVersion ?? '').startsWith('kubeadm.k8s.io/'));
 
-function preflightFail(path: string): never {
+export function preflightFail(path: string): never {
   throw new KubeadmError(`[preflight] Running pre-flight checks\nerror execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR FileAvailable-${path.replaceAll('/', '-')}]: ${path} already exists\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
 }
 
 /** Consumes one failure of a fault ($PI_SEED_DOUBLES_DIR/faults/<name> holds how many are left). */
-function fault(name: string): boolean {
+export function fault(name: string): boolean {
   const file = join(doublesDir(), 'faults', name);
   if (!existsSync(file)) return false;
   const left = Number(readFileSync(file, 'utf8').trim());
@@ -126,7 +128,7 @@ function tokenSecret(entry: Obj): Obj {
 }
 
 /** Create, or replace when it exists (kubeadm's CreateOrUpdate). */
-async function createOrUpdate(creds: Credentials, collection: string, obj: Obj): Promise<void> {
+export async function createOrUpdate(creds: Credentials, collection: string, obj: Obj): Promise<void> {
   const res = await request(creds, 'POST', collection, obj);
   if (res.status !== 409) return void expectOk(res);
   const path = `${collection}/${obj.metadata.name}`;
@@ -153,7 +155,7 @@ async function joinRbac(admin: Credentials): Promise<void> {
   await createOrUpdate(admin, rbac('clusterrolebindings'), binding('ClusterRoleBinding', 'kubeadm:cluster-admins', 'ClusterRole', 'cluster-admin', [group('kubeadm:cluster-admins')]));
 }
 
-function writeKubeconfig(root: string, file: string, content: string): void {
+export function writeKubeconfig(root: string, file: string, content: string): void {
   mkdirSync(k8s(root), { recursive: true });
   writeFileSync(k8s(root, file), content, { mode: 0o600 });
 }
@@ -186,9 +188,26 @@ export async function registerNode(root: string, node: string, criSocket = 'unix
     const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     expectOk(await request(kubelet, 'PATCH', `/api/v1/nodes/${node}/status`, { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: time, lastTransitionTime: time }] } }, 'application/merge-patch+json'));
   } else expectOk(res);
+  await mirrorPods(root, node, kubelet);
 }
 
-async function waitReady(creds: Credentials, seconds: number): Promise<boolean> {
+/**
+ * The kubelet's mirror pods of its static pods (name-node, kube-system, the manifest's labels and
+ * annotations): kubeadm finds the etcd members through the etcd ones' advertise-client-urls.
+ */
+export async function mirrorPods(root: string, node: string, kubelet: Credentials): Promise<void> {
+  const dir = k8s(root, 'manifests');
+  if (!existsSync(dir)) return;
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+    const manifest = yaml.load(readFileSync(join(dir, file), 'utf8')) as Obj;
+    const name = `${manifest.metadata.name}-${node}`;
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: manifest.metadata.labels, annotations: { ...(manifest.metadata.annotations ?? {}), 'kubernetes.io/config.mirror': 'stand-in', 'kubernetes.io/config.source': 'file' } }, spec: { ...manifest.spec, nodeName: node }, status: { phase: 'Running' } };
+    const created = await request(kubelet, 'POST', '/api/v1/namespaces/kube-system/pods', pod);
+    if (created.status !== 409) expectOk(created);
+  }
+}
+
+export async function waitReady(creds: Credentials, seconds: number): Promise<boolean> {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
     try {
@@ -260,11 +279,14 @@ async function init(args: Args): Promise<void> {
   mkdirSync(k8s(root, 'manifests'), { recursive: true });
   const manifest = (name: string, command: string[], annotations: Obj = {}) =>
     writeFileSync(k8s(root, 'manifests', `${name}.yaml`), dumpYaml({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { component: name, tier: 'control-plane' }, annotations }, spec: { hostNetwork: true, containers: [{ name, image: `registry.k8s.io/${name}:${version}`, command }] } }), { mode: 0o600 });
-  manifest('etcd', ['etcd', `--advertise-client-urls=https://${advertise}:2379`, '--data-dir=/var/lib/etcd']);
+  manifest('etcd', ['etcd', `--name=${node}`, `--advertise-client-urls=https://${advertise}:2379`, `--initial-cluster=${node}=https://${advertise}:2380`, '--data-dir=/var/lib/etcd'], { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${advertise}:2379` });
   manifest('kube-apiserver', ['kube-apiserver', `--advertise-address=${advertise}`, `--secure-port=${port}`, '--client-ca-file=/etc/kubernetes/pki/ca.crt', '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt', '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key', '--enable-bootstrap-token-auth=true', '--authorization-mode=Node,RBAC'], { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${advertise}:${port}`, 'pi-seed.io/stand-in-node': node });
   manifest('kube-controller-manager', ['kube-controller-manager', '--kubeconfig=/etc/kubernetes/controller-manager.conf']);
   manifest('kube-scheduler', ['kube-scheduler', '--kubeconfig=/etc/kubernetes/scheduler.conf']);
   mkdirSync(join(root, 'var/lib/etcd/member'), { recursive: true });
+  // The new cluster's only etcd member (the API server stand-in plays it, see etcd.ts).
+  const self = memberOf(node, advertise);
+  writeMemberFile(root, { self, members: [self] });
 
   // kubelet-start
   mkdirSync(join(root, 'var/lib/kubelet'), { recursive: true });
@@ -356,13 +378,16 @@ async function joinNode(args: Args): Promise<void> {
   const root = nodeRoot();
   checkMixed(args);
   const cfg = joinConfig(args);
-  if (cfg.controlPlane) throw new KubeadmError('(kubeadm double) joining a control plane node is not supported by the stand-in');
   const node = String(cfg.nodeRegistration?.name ?? args.flags.get('node-name') ?? hostname());
   if (!node || node.includes('/') || node.startsWith('.')) throw new KubeadmError('kubeadm (double): join needs a plain node name');
   console.log('[preflight] Running pre-flight checks');
+  // RunJoinNodeChecks: the manifests folder empty, no kubelet kubeconfigs; pki/ca.crt absent only
+  // on a worker (a control plane brings the shared CA there).
+  const manifests = k8s(root, 'manifests');
+  if (existsSync(manifests) && readdirSync(manifests).length) throw new KubeadmError('error execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR DirAvailable--etc-kubernetes-manifests]: /etc/kubernetes/manifests is not empty\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`');
   if (existsSync(k8s(root, 'kubelet.conf'))) preflightFail('/etc/kubernetes/kubelet.conf');
   if (existsSync(k8s(root, 'bootstrap-kubelet.conf'))) preflightFail('/etc/kubernetes/bootstrap-kubelet.conf');
-  if (existsSync(pki(root, 'ca.crt'))) preflightFail('/etc/kubernetes/pki/ca.crt');
+  if (!cfg.controlPlane && existsSync(pki(root, 'ca.crt'))) preflightFail('/etc/kubernetes/pki/ca.crt');
 
   const bt = cfg.discovery?.bootstrapToken ?? {};
   const token = String(bt.token ?? '');
@@ -417,10 +442,20 @@ async function joinNode(args: Args): Promise<void> {
   const fromServer = (e: unknown, what: string) => (e instanceof StatusError ? new KubeadmError(`error execution phase preflight: ${what}: ${e.message}`) : e);
   // preflight reads the cluster's configuration with the token (RBAC: kubeadm:nodes-kubeadm-config).
   console.log('[preflight] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...');
+  let clusterCfg: Obj;
   try {
-    expectOk(await request(bootstrap, 'GET', '/api/v1/namespaces/kube-system/configmaps/kubeadm-config'));
+    const kubeadmConfig = expectOk(await request(bootstrap, 'GET', '/api/v1/namespaces/kube-system/configmaps/kubeadm-config'));
+    clusterCfg = (yaml.load(String(kubeadmConfig.data?.ClusterConfiguration ?? '')) ?? {}) as Obj;
   } catch (e) {
     throw fromServer(e, 'unable to fetch the kubeadm-config ConfigMap: failed to get config map');
+  }
+  const cp: ControlPlaneJoin | undefined = cfg.controlPlane
+    ? { root, node, advertise: String(cfg.controlPlane.localAPIEndpoint?.advertiseAddress ?? defaultAddress()), port: Number(cfg.controlPlane.localAPIEndpoint?.bindPort ?? 6443), cluster: clusterCfg, taints: cfg.nodeRegistration?.taints }
+    : undefined;
+  if (cp) {
+    await preflightControlPlane(cp);
+    await prepareControlPlane(cp);
+    await checkEtcd(cp);
   }
   let kubeletConfig: string;
   try {
@@ -464,6 +499,13 @@ async function joinNode(args: Args): Promise<void> {
     await registerNode(root, node, cfg.nodeRegistration?.criSocket);
     mkdirSync(join(dir, 'nodes'), { recursive: true });
     writeFileSync(join(dir, 'nodes', node), '');
+  }
+  if (cp) {
+    await joinControlPlane(cp, process.env.PI_SEED_KUBELET_RUNS_STATIC_PODS === '1');
+    mkdirSync(join(dir, 'joined'), { recursive: true });
+    writeFileSync(join(dir, 'joined', node), `${process.argv.slice(3).join(' ')}\n`);
+    console.log(CONTROL_PLANE_DONE);
+    return;
   }
   mkdirSync(join(dir, 'joined'), { recursive: true });
   writeFileSync(join(dir, 'joined', node), `${process.argv.slice(3).join(' ')}\n`);

@@ -82,6 +82,8 @@ export interface LeafOptions {
   subject: x509.JsonName | string;
   publicKey: CryptoKey | x509.PublicKey;
   server?: { dns: string[]; ips: string[] };
+  /** A serving certificate that is a client one too (etcd's server and peer certificates). */
+  alsoClient?: boolean;
   days?: number;
 }
 
@@ -101,7 +103,7 @@ export async function signLeaf(ca: Ca, opts: LeafOptions): Promise<string> {
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([opts.server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      new x509.ExtendedKeyUsageExtension(opts.server ? [x509.ExtendedKeyUsage.serverAuth, ...(opts.alsoClient ? [x509.ExtendedKeyUsage.clientAuth] : [])] : [x509.ExtendedKeyUsage.clientAuth]),
       ...(sans.length ? [new x509.SubjectAlternativeNameExtension(sans)] : []),
     ],
   });

@@ -1,0 +1,219 @@
+// The stand-in's stacked etcd: every control plane's API server process also plays its node's
+// etcd member, so all their API servers serve one cluster state. A member listens where kubeadm's
+// etcd static pod does (https://ADDR:2379 for clients, https://ADDR:2380 for peers) with the
+// certificates kubeadm makes from the etcd CA, and trusts only that CA (etcd's
+// --client-cert-auth/--peer-client-cert-auth as kubeadm sets them).
+//
+// This is a stand-in, not a consensus implementation. What it keeps from etcd: a write (and a
+// member add) counts only once a majority of the members has it, else it fails with etcd's
+// "etcdserver: request timed out" and nothing changes; a member that was down or behind catches
+// up from a peer; membership is part of the replicated state and persists. What it simplifies:
+// - a write ships the whole state (small here), not a log entry; a member accepts it when it is
+//   at the writer's base revision or behind it (it just adopts the newer state);
+// - a member that is ahead (it committed, or is committing, something else at that revision)
+//   refuses; a writer without a majority drops its tentative state for the newest state a peer
+//   has, and the API server runs the request again once (so two API servers writing at once
+//   cannot both win a revision: each member votes for one state per revision);
+// - no leader, no terms: reads are served from the local copy, which a periodic catch-up keeps
+//   fresh (reads may be stale for a moment, as etcd's serializable reads are).
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request as httpsRequest, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { pki } from './paths.js';
+import { STORE_DIR, type Member, type Snapshot, type Store } from './store.js';
+import { atomicWrite, StatusError } from './util.js';
+
+/** Who this node's member is, and the members it knew when kubeadm set it up (init or join). */
+export interface MemberFile {
+  self: Member;
+  members: Member[];
+}
+
+export const memberFile = (root: string) => join(root, STORE_DIR, 'member.json');
+
+export function readMemberFile(root: string): MemberFile | undefined {
+  const file = memberFile(root);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as MemberFile) : undefined;
+}
+
+export function writeMemberFile(root: string, content: MemberFile): void {
+  atomicWrite(memberFile(root), `${JSON.stringify(content, null, 2)}\n`, 0o600);
+}
+
+/** kubeadm's URLs for a member on `address`. */
+export const memberOf = (name: string, address: string): Member => ({ name, peerURL: `https://${address}:2380`, clientURL: `https://${address}:2379` });
+
+/** etcd's error when a proposal cannot reach a majority (kube-apiserver passes it on). */
+export const quorumLost = () => new StatusError(500, 'InternalError', 'etcdserver: request timed out');
+
+export interface Tls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** The etcd CA and a certificate of it (etcd/peer for members, apiserver-etcd-client for kubeadm). */
+export function etcdTls(root: string, leaf: 'etcd/peer' | 'etcd/server' | 'apiserver-etcd-client'): Tls {
+  return { ca: readFileSync(pki(root, 'etcd', 'ca.crt'), 'utf8'), cert: readFileSync(pki(root, `${leaf}.crt`), 'utf8'), key: readFileSync(pki(root, `${leaf}.key`), 'utf8') };
+}
+
+/** One bounded HTTPS call to a member, mutual TLS with the etcd CA. */
+export function call(tls: Tls, url: string, method: string, body?: unknown, timeoutMs = 1500): Promise<{ status: number; json: any }> {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(new URL(url), { method, ca: tls.ca, cert: tls.cert, key: tls.key, timeout: timeoutMs, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        try {
+          resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : {} });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`etcd member ${url} timed out`)));
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+export const quorum = (members: Member[]) => Math.floor(members.length / 2) + 1;
+
+export class EtcdMember {
+  private servers: Server[] = [];
+  private healthy = { at: 0, ok: true };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly self: Member,
+    private readonly tls: Tls,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  private peers(members = this.store.members): Member[] {
+    return members.filter((m) => m.name !== this.self.name);
+  }
+
+  /** Listens on the member's client and peer URLs; catches up; keeps catching up every 2 s. */
+  async start(serving: Tls): Promise<void> {
+    for (const url of [this.self.clientURL, this.self.peerURL]) {
+      const { hostname, port } = new URL(url);
+      const server = createServer({ ca: this.tls.ca, cert: serving.cert, key: serving.key, requestCert: true, rejectUnauthorized: true }, (req, res) => void this.handle(req, res));
+      server.requestTimeout = 10_000;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(Number(port), hostname.replace(/^\[|\]$/g, ''), () => resolve());
+        });
+      } catch (error) {
+        // A single member needs no peers and no client port of its own here (the API server
+        // holds the state); the host-namespace tests share 127.0.0.1 and may find the port taken.
+        if (this.store.members.length > 1) throw error;
+        this.log(`etcd ${this.self.name}: not listening on ${url}: ${(error as Error).message} (single member)`);
+        continue;
+      }
+      this.servers.push(server);
+    }
+    await this.catchUp();
+    this.timer = setInterval(() => void this.catchUp(), 2000);
+    this.timer.unref();
+  }
+
+  /** Adopts the newest state a reachable peer has, when it is newer than ours. */
+  async catchUp(): Promise<void> {
+    if (this.store.pendingBase !== undefined) return; // a write of ours is in flight
+    const snaps = await Promise.all(this.peers().map((m) => call(this.tls, `${m.peerURL}/snapshot`, 'GET').then((r) => (r.status === 200 ? (r.json as Snapshot) : undefined), () => undefined)));
+    const newest = snaps.filter((s): s is Snapshot => !!s).sort((a, b) => b.revision - a.revision)[0];
+    if (newest && newest.revision > this.store.currentRevision && this.store.pendingBase === undefined) {
+      this.log(`etcd ${this.self.name}: caught up from revision ${this.store.currentRevision} to ${newest.revision}`);
+      this.store.adopt(newest);
+    }
+  }
+
+  /**
+   * Makes the request's tentative writes count: replicated to a majority of `members` (the
+   * membership before the request: a member add is decided by the old members, as in raft).
+   * Returns 'committed', or 'conflict' (another state won; ours was dropped for it), or throws
+   * etcd's timeout (no majority reachable; ours was dropped).
+   */
+  async commit(base: number, before: Snapshot): Promise<'committed' | 'conflict'> {
+    const members = before.members.length ? before.members : this.store.members;
+    const state = this.store.snapshot();
+    const answers = await Promise.all(this.peers(members).map((m) => call(this.tls, `${m.peerURL}/replicate`, 'POST', { from: this.self.name, base, state }).then((r) => r.status, () => 0)));
+    const acks = 1 + answers.filter((s) => s === 200).length;
+    if (acks >= quorum(members)) return 'committed';
+    this.log(`etcd ${this.self.name}: revision ${state.revision} not committed (${acks} of ${members.length} members; answers ${answers.join(',')})`);
+    this.store.adopt(before);
+    await this.catchUp();
+    if (answers.includes(409)) return 'conflict';
+    throw quorumLost();
+  }
+
+  /** /readyz/etcd: can this member reach a majority (itself included)? Cached for a second. */
+  async inQuorum(): Promise<boolean> {
+    if (Date.now() - this.healthy.at < 1000) return this.healthy.ok;
+    const answers = await Promise.all(this.peers().map((m) => call(this.tls, `${m.peerURL}/revision`, 'GET', undefined, 800).then((r) => r.status === 200, () => false)));
+    const ok = 1 + answers.filter(Boolean).length >= quorum(this.store.members);
+    this.healthy = { at: Date.now(), ok };
+    return ok;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      const path = new URL(req.url ?? '/', 'https://etcd').pathname;
+      if (req.method === 'GET' && path === '/revision') return reply(200, { revision: this.store.currentRevision });
+      if (req.method === 'GET' && path === '/snapshot') return reply(200, this.store.snapshot());
+      if (req.method === 'GET' && path === '/health') return (await this.inQuorum()) ? reply(200, { health: 'true' }) : reply(503, { health: 'false', reason: 'RAFT NO LEADER' });
+      if (req.method === 'GET' && path === '/members') return reply(200, { members: this.store.members });
+      if (req.method === 'POST' && path === '/replicate') {
+        // Synchronous check-and-adopt: nothing else runs between them (one event loop).
+        const { base, state } = body as { base: number; state: Snapshot };
+        if (this.store.currentRevision > base || this.store.pendingBase !== undefined) return reply(409, { revision: this.store.currentRevision });
+        this.store.adopt(state);
+        return reply(200, { revision: state.revision });
+      }
+      if (req.method === 'POST' && path === '/members') return reply(...(await this.memberAdd(body as Member)));
+      reply(404, { message: 'not found' });
+    } catch (error) {
+      reply(500, { message: (error as Error).message });
+    }
+  }
+
+  /** etcd's MemberAdd: the new member is announced to the cluster before it starts. */
+  private async memberAdd(member: Member): Promise<[number, unknown]> {
+    if (!member?.name || !member.peerURL || !member.clientURL) return [400, { message: 'member name, peerURL and clientURL are required' }];
+    if (this.store.members.some((m) => m.peerURL === member.peerURL && m.name !== member.name)) return [409, { message: 'etcdserver: Peer URLs already exists' }];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (this.store.members.some((m) => m.name === member.name)) return [200, { members: this.store.members }];
+      if (this.store.pendingBase !== undefined) return [503, { message: 'etcdserver: too many requests' }];
+      const before = this.store.snapshot();
+      this.store.setMembers([...this.store.members, member]);
+      try {
+        if ((await this.commit(before.revision, before)) === 'committed') return [200, { members: this.store.members }];
+      } catch (error) {
+        return [503, { message: (error as Error).message }];
+      } finally {
+        this.store.pendingBase = undefined;
+      }
+    }
+    return [503, { message: 'etcdserver: request timed out' }];
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const s of this.servers) s.close();
+  }
+}

@@ -1,0 +1,214 @@
+// kubeadm join of a control plane (a JoinConfiguration with controlPlane), the phases the worker
+// join does not have, as cmd/kubeadm/app/cmd/phases/join/ runs them: preflight's
+// checkIfReadyForAdditionalControlPlane (a controlPlaneEndpoint, the shared certificates) and
+// the init checks of a secondary control plane; control-plane-prepare (certs from the shared CAs,
+// admin.conf/controller-manager.conf/scheduler.conf for the controlPlaneEndpoint, static pod
+// manifests); check-etcd; control-plane-join (etcd member add, this node's etcd and API server,
+// mark-control-plane); wait-control-plane (the local API server answers). The worker's steps
+// (discovery, kubelet-start, TLS bootstrap) stay in kubeadm.ts.
+import { createServer } from 'node:net';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { join } from 'node:path';
+import { startDetached, VERSION } from './api-server.js';
+import { expectOk, kubeconfigYaml, readKubeconfig, request, type Credentials } from './client.js';
+import { call, etcdTls, memberOf, writeMemberFile, type Tls } from './etcd.js';
+import { certsPhase, KubeadmError } from './kubeadm-certs.js';
+import { k8s, pki } from './paths.js';
+import { clientCert } from './pki.js';
+import { dumpYaml, type Obj } from './util.js';
+import type { Member } from './store.js';
+
+export interface ControlPlaneJoin {
+  root: string;
+  node: string;
+  advertise: string;
+  port: number;
+  cluster: Obj; // the cluster's ClusterConfiguration (kubeadm-config)
+  taints: Obj[] | undefined; // nodeRegistration.taints of the JoinConfiguration
+}
+
+const NOT_READY = (why: string) =>
+  new KubeadmError(`error execution phase preflight: \nOne or more conditions for hosting a new control plane instance is not satisfied.\n\n${why}\n\nPlease ensure that:\n* The cluster has a stable controlPlaneEndpoint address.\n* The certificates that must be shared among control plane instances are provided.\n\n\nTo see the stack trace of this error execute with --v=5 or higher`);
+
+/** phases/certs SharedCertificateExists: the CAs' certificates and the service-account key pair (errors aggregated). */
+function sharedCertificateErrors(root: string): string[] {
+  const errors: string[] = [];
+  const caCert = (base: string, ux: string) => {
+    const shown = `/etc/kubernetes/pki/${base}.crt`;
+    if (!existsSync(pki(root, `${base}.crt`))) return errors.push(`failure loading certificate for ${ux}: couldn't load the certificate file ${shown}: open ${shown}: no such file or directory`);
+    try {
+      if (!new X509Certificate(readFileSync(pki(root, `${base}.crt`))).ca) errors.push(`certificate ${ux} is not a CA`);
+    } catch (error) {
+      errors.push(`failure loading certificate for ${ux}: couldn't load the certificate file ${shown}: ${(error as Error).message}`);
+    }
+    // A missing CA key is only a warning (an external CA), as kubeadm's validateCACertAndKey says.
+    if (!existsSync(pki(root, `${base}.key`))) console.error(`W0000 assuming external key for ${ux}: couldn't load the private key file /etc/kubernetes/pki/${base}.key: open /etc/kubernetes/pki/${base}.key: no such file or directory`);
+    return 0;
+  };
+  caCert('ca', 'CA');
+  for (const [file, what] of [['sa.key', 'private key'], ['sa.pub', 'public key']] as const) {
+    if (!existsSync(pki(root, file))) {
+      errors.push(`failure loading key for service account: couldn't load the ${what} file /etc/kubernetes/pki/${file}: open /etc/kubernetes/pki/${file}: no such file or directory`);
+      break;
+    }
+  }
+  caCert('front-proxy-ca', 'front-proxy CA');
+  caCert('etcd/ca', 'etcd CA');
+  return errors;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Preflight for a new control plane instance, after the kubeadm-config ConfigMap was read. */
+export async function preflightControlPlane(j: ControlPlaneJoin): Promise<void> {
+  if (!j.cluster.controlPlaneEndpoint) throw NOT_READY("unable to add a new control plane instance to a cluster that doesn't have a stable controlPlaneEndpoint address");
+  const errors = sharedCertificateErrors(j.root);
+  if (errors.length) throw NOT_READY(errors.length === 1 ? errors[0]! : `[${errors.join(', ')}]`);
+  console.log('[preflight] Running pre-flight checks before initializing the new control plane instance');
+  const failed: string[] = [];
+  for (const port of [j.port, 10259, 10257, 2379, 2380]) if (!(await portFree(port))) failed.push(`\t[ERROR Port-${port}]: Port ${port} is in use`);
+  for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) {
+    const file = `/etc/kubernetes/manifests/${name}.yaml`;
+    if (existsSync(join(j.root, file))) failed.push(`\t[ERROR FileAvailable-${file.replaceAll('/', '-')}]: ${file} already exists`);
+  }
+  const dataDir = join(j.root, 'var/lib/etcd');
+  if (existsSync(dataDir) && readdirSync(dataDir).length) failed.push('\t[ERROR DirAvailable--var-lib-etcd]: /var/lib/etcd is not empty');
+  if (failed.length) throw new KubeadmError(`error execution phase preflight: [preflight] Some fatal errors occurred:\n${failed.join('\n')}\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\``);
+}
+
+const endpointHost = (endpoint: string) => endpoint.replace(/:\d+$/, '');
+const endpointServer = (cluster: Obj, port: number) => {
+  const endpoint = String(cluster.controlPlaneEndpoint);
+  return `https://${/:\d+$/.test(endpoint) ? endpoint : `${endpoint}:${port}`}`;
+};
+
+/** control-plane-prepare: certs, kubeconfig, control-plane (static pod manifests). */
+export async function prepareControlPlane(j: ControlPlaneJoin): Promise<void> {
+  const c = j.cluster;
+  const ca = await certsPhase(j.root, { advertise: j.advertise, sans: (c.apiServer?.certSANs ?? []).map(String), nodeName: j.node, dnsDomain: c.networking?.dnsDomain ?? 'cluster.local', serviceSubnet: c.networking?.serviceSubnet ?? '10.96.0.0/12', endpointHost: endpointHost(String(c.controlPlaneEndpoint)) }, []);
+  console.log('[kubeconfig] Generating kubeconfig files\n[kubeconfig] Using kubeconfig folder "/etc/kubernetes"');
+  const server = endpointServer(c, j.port);
+  const clusterName = String(c.clusterName ?? 'kubernetes');
+  for (const [file, user, groups] of [['admin.conf', 'kubernetes-admin', ['kubeadm:cluster-admins']], ['controller-manager.conf', 'system:kube-controller-manager', []], ['scheduler.conf', 'system:kube-scheduler', []]] as const) {
+    const cert = await clientCert(ca, user, [...groups]);
+    mkdirSync(k8s(j.root), { recursive: true });
+    writeFileSync(k8s(j.root, file), kubeconfigYaml({ server, caPem: ca.certPem, user, clusterName, ...cert }), { mode: 0o600 });
+    console.log(`[kubeconfig] Writing "${file}" kubeconfig file`);
+  }
+  const version = String(c.kubernetesVersion ?? VERSION);
+  console.log('[control-plane] Using manifest folder "/etc/kubernetes/manifests"');
+  manifest(j, 'kube-apiserver', version, ['kube-apiserver', `--advertise-address=${j.advertise}`, `--secure-port=${j.port}`, '--client-ca-file=/etc/kubernetes/pki/ca.crt', '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt', '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key', '--enable-bootstrap-token-auth=true', '--authorization-mode=Node,RBAC', '--etcd-servers=https://127.0.0.1:2379'], { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${j.advertise}:${j.port}`, 'pi-seed.io/stand-in-node': j.node });
+  manifest(j, 'kube-controller-manager', version, ['kube-controller-manager', '--kubeconfig=/etc/kubernetes/controller-manager.conf']);
+  manifest(j, 'kube-scheduler', version, ['kube-scheduler', '--kubeconfig=/etc/kubernetes/scheduler.conf']);
+  for (const name of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) console.log(`[control-plane] Creating static Pod manifest for "${name}"`);
+}
+
+function manifest(j: ControlPlaneJoin, name: string, version: string, command: string[], annotations: Obj = {}): void {
+  mkdirSync(k8s(j.root, 'manifests'), { recursive: true });
+  writeFileSync(k8s(j.root, 'manifests', `${name}.yaml`), dumpYaml({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { component: name, tier: 'control-plane' }, annotations }, spec: { hostNetwork: true, containers: [{ name, image: `registry.k8s.io/${name}:${version}`, command }] } }), { mode: 0o600 });
+}
+
+/** etcdutil's getEtcdEndpoints: the etcd mirror pods' advertise-client-urls annotation. */
+async function etcdEndpoints(admin: Credentials): Promise<string[]> {
+  const pods = expectOk(await request(admin, 'GET', '/api/v1/namespaces/kube-system/pods?labelSelector=component%3Detcd%2Ctier%3Dcontrol-plane'));
+  const urls = (pods.items as Obj[]).map((p) => p.metadata.annotations?.['kubeadm.kubernetes.io/etcd.advertise-client-urls']).filter(Boolean) as string[];
+  if (!urls.length) throw new KubeadmError('error execution phase check-etcd: could not retrieve the list of etcd endpoints: etcd endpoints read from pods: no etcd Pods found in the kube-system namespace');
+  return urls.sort();
+}
+
+/** check-etcd: the existing members answer healthy (before the kubelet starts). */
+export async function checkEtcd(j: ControlPlaneJoin): Promise<void> {
+  console.log('[check-etcd] Checking that the etcd cluster is healthy');
+  const admin = readKubeconfig(k8s(j.root, 'admin.conf'));
+  const tls = etcdTls(j.root, 'apiserver-etcd-client');
+  for (const url of await etcdEndpoints(admin)) {
+    const health = await call(tls, `${url}/health`, 'GET', undefined, 5000).catch((e: Error) => ({ status: 0, json: { reason: e.message } }));
+    if (health.status !== 200) throw new KubeadmError(`error execution phase check-etcd: etcd cluster is not healthy: failed to dial endpoint ${url} with maintenance client: ${health.json?.reason ?? health.status}`);
+  }
+}
+
+/** control-plane-join: etcd member add, this node's etcd and API server, mark-control-plane; then wait-control-plane. */
+export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean): Promise<void> {
+  const admin = readKubeconfig(k8s(j.root, 'admin.conf'));
+  const tls: Tls = etcdTls(j.root, 'apiserver-etcd-client');
+  const self = memberOf(j.node, j.advertise);
+  let members: Member[] | undefined;
+  let lastError = '';
+  // etcdutil's AddMember retries with an exponential backoff (a member added a moment ago may not
+  // have started yet, and until it has, the cluster has no quorum for the next add): bounded here.
+  const addDeadline = Date.now() + 60_000;
+  while (!members && Date.now() < addDeadline) {
+    for (const url of await etcdEndpoints(admin)) {
+      const added = await call(tls, `${url}/members`, 'POST', self, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
+      if (added.status === 200) {
+        members = added.json.members as Member[];
+        break;
+      }
+      lastError = `${url}: ${added.json?.message ?? added.status}`;
+    }
+    if (!members) await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!members) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: failed to add member ${self.name}: ${lastError}`);
+  console.log('[etcd] Announced new etcd member joining to the existing etcd cluster');
+  mkdirSync(join(j.root, 'var/lib/etcd/member'), { recursive: true });
+  writeMemberFile(j.root, { self, members });
+  const cluster = members.map((m) => `${m.name}=${m.peerURL}`).join(',');
+  manifest(j, 'etcd', String(j.cluster.kubernetesVersion ?? VERSION), ['etcd', `--name=${j.node}`, `--advertise-client-urls=${self.clientURL}`, `--initial-cluster=${cluster}`, '--initial-cluster-state=existing', '--data-dir=/var/lib/etcd'], { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': self.clientURL });
+  console.log('[etcd] Creating static Pod manifest for "etcd"');
+  // The kubelet starts the static pods; here kubeadm's stand-in does unless a kubelet stand-in runs them.
+  if (!byKubelet && (await startDetached(j.root, `0.0.0.0:${j.port}`, j.node)) !== 0) throw new KubeadmError('error execution phase control-plane-join/etcd: the etcd member and API server did not start');
+  console.log('[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s');
+  const own = etcdTls(j.root, 'etcd/peer');
+  const deadline = Date.now() + (byKubelet ? 240_000 : 40_000);
+  for (;;) {
+    const health = await call(own, `${self.clientURL}/health`, 'GET', undefined, 2000).catch(() => ({ status: 0, json: {} }));
+    if (health.status === 200) break;
+    if (Date.now() > deadline) throw new KubeadmError('error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: timeout waiting for etcd cluster to be available');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  // The kubelet mirrors the new etcd static pod (later joiners find this member through it).
+  const { mirrorPods } = await import('./kubeadm.js');
+  await mirrorPods(j.root, j.node, readKubeconfig(k8s(j.root, 'kubelet.conf')));
+
+  // mark-control-plane (markcontrolplane.MarkControlPlane): the label; the taints of the config.
+  const taints = j.taints ?? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }];
+  const patched = await request(admin, 'PATCH', `/api/v1/nodes/${j.node}`, { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } }, spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json');
+  try {
+    expectOk(patched);
+  } catch (error) {
+    throw new KubeadmError(`error execution phase control-plane-join/mark-control-plane: error applying control-plane label and taints: ${(error as Error).message}`);
+  }
+  console.log(`[mark-control-plane] Marking the node ${j.node} as control-plane by adding the labels: [node-role.kubernetes.io/control-plane node.kubernetes.io/exclude-from-external-load-balancers]`);
+
+  // wait-control-plane: the local API server (WaitControlPlaneClient: admin.conf, local endpoint).
+  const local = { ...admin, server: `https://${j.advertise}:${j.port}` };
+  const { waitReady } = await import('./kubeadm.js');
+  if (!(await waitReady(local, byKubelet ? 240 : 30))) throw new KubeadmError('error execution phase wait-control-plane: the API server of this control plane is not healthy');
+  console.log('[wait-control-plane] The API server is healthy');
+}
+
+export const CONTROL_PLANE_DONE = `
+This node has joined the cluster and a new control plane instance was created:
+
+* Certificate signing request was sent to apiserver and approval was received.
+* The Kubelet was informed of the new secure connection details.
+* Control plane label and taint were applied to the new node.
+* The Kubernetes control plane instances scaled up.
+* A new etcd member was added to the local/stacked etcd cluster.
+
+To start administering your cluster from this node, you need to run the following as a regular user:
+
+	mkdir -p $HOME/.kube
+	sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config
+	sudo chown $(id -u):$(id -g) $HOME/.kube/config
+
+Run 'kubectl get nodes' to see this node join the cluster.
+`;
