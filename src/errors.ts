@@ -56,6 +56,8 @@ export const msg = {
   endpointIsGateway: (address: string) => error('endpoint-is-gateway', `the control-plane endpoint ${address} is the gateway's address`, 'the router already uses it; pick a free address'),
   endpointIsNode: (address: string, node: string) =>
     error('endpoint-is-node', `the control-plane endpoint ${address} is node ${node}'s own address`, 'the endpoint is a second, virtual address that moves between the control planes: pick a free LAN address'),
+  endpointIsServer: (address: string, list: string) =>
+    error('endpoint-is-server', `the control-plane endpoint ${address} is listed in ${list}: another machine of the LAN (a DNS or NTP server) has that address`, 'pick a free LAN address for the endpoint'),
   endpointInPool: (address: string) =>
     error('endpoint-in-pool', `the control-plane endpoint ${address} is inside the MetalLB pool`, 'MetalLB would hand it to a LoadBalancer service: move the endpoint or the pool'),
   virtualRouterIdNeeded: (address: string) =>

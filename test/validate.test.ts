@@ -73,6 +73,7 @@ const CASES: Case[] = [
   { name: 'endpoint is the gateway', edit: endpoint('192.168.1.1'), code: 'endpoint-is-gateway', path: '$.kubernetes.controlPlaneEndpoint.address' },
   { name: 'endpoint outside the LAN', edit: endpoint('192.168.7.100'), code: 'endpoint-outside-subnet', path: '$.kubernetes.controlPlaneEndpoint.address' },
   { name: 'endpoint is the broadcast address', edit: endpoint('192.168.1.255'), code: 'endpoint-reserved', path: '$.kubernetes.controlPlaneEndpoint.address', message: /broadcast/ },
+  { name: 'endpoint is the DNS server', edit: [...endpoint('192.168.1.53'), ['  gateway: 192.168.1.1', '  gateway: 192.168.1.1\n  dns: [192.168.1.53]']], code: 'endpoint-is-server', path: '$.kubernetes.controlPlaneEndpoint.address', message: /network\.dns/ },
   { name: 'endpoint inside the MetalLB pool', edit: endpoint('192.168.1.212'), code: 'endpoint-in-pool', path: '$.kubernetes.controlPlaneEndpoint.address' },
   { name: 'endpoint not an address', edit: endpoint('192.168.1'), code: 'bad-format', path: '$.kubernetes.controlPlaneEndpoint.address' },
   { name: 'endpoint ending in 0 needs a router id', edit: [...endpoint('192.168.2.0'), ['subnet: 192.168.1.0/24', 'subnet: 192.168.0.0/16']], code: 'virtual-router-id-needed', path: '$.kubernetes.controlPlaneEndpoint.address' },

@@ -7,7 +7,7 @@ import { type AdminCredentials, mintAdminCredentials } from '../kube/admin-crede
 import { clusterAccess } from '../kube/access.js';
 import { ApiUnavailable, REQUEST_TIMEOUT_MS, readClusterObjects } from '../kube/api-client.js';
 import { controlPlaneHealth } from '../kube/control-plane-health.js';
-import { clusterStatus, formatStatusTable } from '../kube/status-report.js';
+import { clusterStatus, formatControlPlanes, formatStatusTable } from '../kube/status-report.js';
 
 export interface StatusOptions {
   config: string;
@@ -44,21 +44,29 @@ export function runStatus(options: StatusOptions, io: Io): Promise<number> {
       for (let refresh = 1; ; refresh++) {
         if (!credentials || credentials.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS) credentials = await mintAdminCredentials({ ca, ttlMs: CREDENTIAL_TTL_MS });
         let ok = true;
+        const plan = access.plan;
+        const ha = plan.virtualIP !== null;
+        // With a virtual IP, each control plane is also asked directly, at the same time as the
+        // endpoint: when the endpoint does not answer, they say which control planes are up.
+        const asked = credentials;
+        const healthChecks = ha
+          ? Promise.all(plan.controlPlanes.map(async (cp) => [cp.name, await controlPlaneHealth({ address: cp.address, port: plan.kubernetes.apiServerPort, caCertificate: ca.certificate, credentials: asked, timeoutMs: options.timeoutMs ?? REQUEST_TIMEOUT_MS })] as const))
+          : Promise.resolve([]);
+        let objects: Awaited<ReturnType<typeof readClusterObjects>> | null = null;
         try {
-          const plan = access.plan;
-          const ha = plan.virtualIP !== null;
-          const objects = await readClusterObjects({ cluster: plan.cluster.name, server: access.server, caCertificate: ca.certificate, credentials, timeoutMs: options.timeoutMs }, ha);
-          // With a virtual IP, each control plane is also asked directly, all at once.
-          const health = ha
-            ? new Map(await Promise.all(plan.controlPlanes.map(async (cp) => [cp.name, await controlPlaneHealth({ address: cp.address, port: plan.kubernetes.apiServerPort, caCertificate: ca.certificate, credentials: credentials!, timeoutMs: options.timeoutMs ?? REQUEST_TIMEOUT_MS })] as const)))
-            : new Map();
-          const status = clusterStatus(plan, access.server, objects.nodes, objects.reports, ha ? { endpoint: objects.endpoint, health } : undefined);
-          if (options.watch && !options.json) io.out(`${new Date().toISOString()}  ${status.cluster} at ${status.server}\n`);
-          io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status));
+          objects = await readClusterObjects({ cluster: plan.cluster.name, server: access.server, caCertificate: ca.certificate, credentials, timeoutMs: options.timeoutMs }, ha);
         } catch (err) {
           if (!(err instanceof ApiUnavailable)) throw err;
           ok = false;
           io.err(formatProblem(err.problem));
+        }
+        const health = new Map(await healthChecks);
+        if (objects || ha) {
+          const status = clusterStatus(plan, access.server, objects?.nodes ?? [], objects?.reports ?? [], ha ? { endpoint: objects?.endpoint ?? null, health } : undefined);
+          if (options.watch && !options.json) io.out(`${new Date().toISOString()}  ${status.cluster} at ${status.server}\n`);
+          // Without the endpoint only the control planes' own answers are known.
+          if (!objects) io.out(options.json ? `${JSON.stringify({ ...status, nodes: [] }, null, 2)}\n` : formatControlPlanes(status, false));
+          else io.out(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatusTable(status));
         }
         if (!options.watch) return ok ? EXIT_OK : EXIT_INVALID;
         if (stopped || (options.maxRefreshes !== undefined && refresh >= options.maxRefreshes)) return ok ? EXIT_OK : EXIT_INVALID;

@@ -136,11 +136,21 @@ export function formatStatusTable(status: ClusterStatus): string {
     rows.push([n.name, n.role, n.phase, n.ready === null ? '-' : n.ready ? 'yes' : 'no', n.since ?? '-', detail]);
   }
   if (!status.controlPlanes || !status.controlPlaneEndpoint) return table(rows);
+  return `${table(rows)}\n${formatControlPlanes(status)}`;
+}
+
+/** The control planes' table (HA clusters): also shown alone when the endpoint does not answer. */
+export function formatControlPlanes(status: ClusterStatus, endpointAnswered = true): string {
+  if (!status.controlPlanes || !status.controlPlaneEndpoint) return '';
   const endpoint = status.controlPlaneEndpoint;
   const planes = [['CONTROL PLANE', 'ADDRESS', 'API SERVER', 'ETCD', 'VIRTUAL IP']];
   for (const cp of status.controlPlanes) {
     planes.push([cp.name, cp.address, cp.apiServer, cp.etcd ?? '-', cp.holdsVirtualIP ? `holds ${endpoint.address}${endpoint.since ? ` since ${endpoint.since}` : ''}` : '']);
   }
-  const holder = endpoint.holder ? '' : `virtual IP ${endpoint.address}: no control plane has said it holds it yet\n`;
-  return `${table(rows)}\n${table(planes)}${holder}`;
+  const holder = endpoint.holder
+    ? ''
+    : endpointAnswered
+      ? `virtual IP ${endpoint.address}: no control plane has said it holds it yet\n`
+      : `virtual IP ${endpoint.address}: did not answer, so who holds it is not known\n`;
+  return `${table(planes)}${holder}`;
 }

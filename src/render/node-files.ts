@@ -52,7 +52,7 @@ export function bootstrapScript(plan: ClusterPlan, node: PlannedNode): string {
 }
 
 /** keepalived's configuration and API server check on a control plane (docs/ha.md). */
-function keepalivedFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[] {
+function keepalivedFiles(plan: ClusterPlan, node: PlannedNode, trust: ClusterTrust): WriteFile[] {
   const vip = plan.virtualIP;
   if (!vip || node.role !== 'control-plane') return [];
   const self = vip.members.find((m) => m.name === node.name)!;
@@ -67,6 +67,8 @@ function keepalivedFiles(plan: ClusterPlan, node: PlannedNode): WriteFile[] {
   return [
     { path: '/etc/keepalived/keepalived.conf', permissions: '0644', content: config },
     { path: CHECK_APISERVER_PATH, permissions: '0755', content: renderTemplate('check-apiserver.sh.hbs', { node: node.name, address: node.address, port: plan.kubernetes.apiServerPort }) },
+    // For the check, which runs as nobody: /etc/pi-seed is root only (0700).
+    { path: '/etc/keepalived/pi-seed-cluster-ca.crt', permissions: '0644', content: trust.caCertificate },
     // The node keeper publishes who holds it (pi-seed status shows it).
     { path: '/etc/pi-seed/virtual-ip', permissions: '0644', content: `${vip.address}\n` },
   ];
@@ -118,7 +120,7 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode, trust: Clus
     files.push({ path: '/usr/local/sbin/pi-seed-nodes', permissions: '0755', content: renderTemplate('pi-seed-nodes.sh.hbs', { node: node.name }) });
     files.push({ path: '/etc/systemd/system/pi-seed-nodes.service', permissions: '0644', content: templateText('pi-seed-nodes.service') });
     files.push({ path: '/etc/systemd/system/pi-seed-nodes.timer', permissions: '0644', content: templateText('pi-seed-nodes.timer') });
-    files.push(...keepalivedFiles(plan, node));
+    files.push(...keepalivedFiles(plan, node, trust));
   }
   if (node.name === plan.initNode.name) {
     // The InitConfiguration (it lists the tokens) comes from the key file; this is the rest. The

@@ -89,6 +89,11 @@ function controlPlaneEndpoint(data: Obj, report: Report): void {
   for (const node of nodesOf(data)) {
     if (node.address === address) report(msg.endpointIsNode(text!, node.name ?? `nodes[${node.index}]`), path);
   }
+  const servers = obj(data.network);
+  for (const key of ['dns', 'ntp'] as const) {
+    const list = Array.isArray(servers[key]) ? (servers[key] as unknown[]) : [];
+    if (list.some((entry) => typeof entry === 'string' && parseIPv4(entry) === address)) report(msg.endpointIsServer(text!, `network.${key}`), path);
+  }
   const pool = parseAddressPool(str(obj(obj(data.kubernetes).metallb).addresses) ?? '');
   if (pool && contains(pool, address)) report(msg.endpointInPool(text!), path);
   if (endpoint.virtualRouterId === undefined && (address & 0xff) === 0) report(msg.virtualRouterIdNeeded(text!), path);
