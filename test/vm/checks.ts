@@ -6,6 +6,13 @@ import { log } from './tools.js';
 export class Checks {
   readonly passed: string[] = [];
   readonly failed: Array<{ name: string; why: string }> = [];
+  /** Checks not run, with the reason: counted and printed as skipped, never as passed. */
+  readonly skipped: Array<{ name: string; why: string }> = [];
+
+  skip(name: string, why: string): void {
+    this.skipped.push({ name, why });
+    log(`  SKIP ${name}: ${why}`);
+  }
 
   /** Records `name` as passed when `condition` is true (or `condition()` returns without throwing). */
   check(name: string, condition: boolean | (() => unknown), detail = ''): boolean {

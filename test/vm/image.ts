@@ -42,6 +42,9 @@ export const PACKAGES = [
   'systemd-timesyncd',
   // The stand-ins (kubeadm, kubectl, the API server) are Node programs.
   'nodejs',
+  // The HA scenario's virtual IP (issue 14): the real VRRP daemon, as the bootstrap installs it
+  // from Ubuntu's archive (Debian 12: keepalived 2.2.7). Disabled in the image; see customise().
+  'keepalived',
 ];
 
 /** The doubles baked into the image; each gets a /usr/local/bin wrapper of the same name. */
@@ -163,6 +166,21 @@ function customise(root: string): void {
     rmSync(link, { force: true });
     symlinkSync('/dev/null', link);
   }
+  // keepalived (the HA scenario's VRRP daemon) is real but, on a fresh Ubuntu card, not installed:
+  // nothing may start it before the bootstrap installs it. Its postinst's enable and start are
+  // played by the apt-get wrapper (guest/double-wrapper); the bootstrap then enables and restarts
+  // it itself. Its log also goes to the console (--log-console), where the VM suite reads the
+  // VRRP state changes ("(pi_seed_api) Entering MASTER STATE"); the unit is otherwise Debian's.
+  rmSync(join(root, 'etc/systemd/system/multi-user.target.wants/keepalived.service'), { force: true });
+  // Without Debian's SysV script beside the unit: `systemctl enable` then does not run
+  // systemd-sysv-install (update-rc.d, Perl), which took up to two minutes under TCG.
+  for (const dir of ['init.d', 'rc0.d', 'rc1.d', 'rc2.d', 'rc3.d', 'rc4.d', 'rc5.d', 'rc6.d']) {
+    for (const name of readdirSync(join(root, 'etc', dir)).filter((n) => /^([SK]\d\d)?keepalived$/.test(n))) rmSync(join(root, 'etc', dir, name));
+  }
+  writeFile(
+    join(root, 'etc/systemd/system/keepalived.service.d/pi-seed-vm-test.conf'),
+    '# pi-seed VM test image: keepalived\'s log on the serial console too (test/vm/image.ts).\n[Service]\nExecStart=\nExecStart=/usr/sbin/keepalived --dont-fork --log-console $DAEMON_ARGS\nStandardOutput=journal+console\nStandardError=journal+console\n',
+  );
   // The doubles, each behind a wrapper in /usr/local/bin (ahead of /usr/bin on systemd's PATH).
   const lib = join(root, 'usr/local/lib/pi-seed-doubles');
   for (const name of DOUBLES) {
@@ -178,7 +196,10 @@ function customise(root: string): void {
   // (the real bytes cannot be served here; the simulation shows a mismatch is refused).
   for (const [name, body] of Object.entries(SERVED_MANIFESTS)) writeFile(join(root, 'var/lib/pi-seed-doubles/served', name), body);
   writeFile(join(lib, 'served.sha256'), servedChecksums());
-  writeFile(join(root, 'etc/systemd/system/pi-seed-bootstrap.service.d/pi-seed-vm-test.conf'), '# pi-seed VM test image: the stand-in manifests\' digests (test/doubles-served.ts).\n[Service]\nEnvironment=PI_SEED_ADDON_CHECKSUMS=/usr/local/lib/pi-seed-doubles/served.sha256\n');
+  // The stand-in manifests' digests, and a shorter cap on a joining node's poll interval (60 s by
+  // default: a node waiting since long may notice the published join script up to a minute late,
+  // which only costs the suite time).
+  writeFile(join(root, 'etc/systemd/system/pi-seed-bootstrap.service.d/pi-seed-vm-test.conf'), '# pi-seed VM test image: the stand-in manifests\' digests (test/doubles-served.ts), a 20 s cap on the join script poll.\n[Service]\nEnvironment=PI_SEED_ADDON_CHECKSUMS=/usr/local/lib/pi-seed-doubles/served.sha256\nEnvironment=PI_SEED_FETCH_BACKOFF_CAP_SECONDS=20\n');
   writeFile(
     join(root, 'etc/pi-seed-test-image'),
     'pi-seed VM test card (test/vm/image.ts): Debian root in the layout of Ubuntu\'s Raspberry Pi images.\n' +

@@ -56,6 +56,14 @@ export class VmLan {
     return ['ip', 'netns', 'exec', this.ns, ...argv];
   }
 
+  /** Removes a namespace of that name if one is left (what runs in it is killed first). */
+  static remove(ns: string): void {
+    if (!spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout?.split('\n').some((l) => l.split(' ')[0] === ns)) return;
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
+    if (pids.length) spawnSync('kill', ['-9', ...pids]);
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+
   /** Kills whatever still runs in the namespace, then deletes it (taps and bridge go with it). */
   teardown(): void {
     this.ntp?.kill('SIGKILL');

@@ -239,6 +239,17 @@ export class Vm {
     await this.waitExit(30_000);
   }
 
+  /**
+   * Pulled out at once, as a board that dies: QMP `quit` ends qemu without a word to the guest
+   * (no ACPI, no reset, no last writes).
+   */
+  async powerOff(): Promise<void> {
+    log(`${this.name}: hard power-off (qemu quit)`);
+    this.stopping = true;
+    await this.qmp('quit').catch(() => undefined);
+    await this.waitExit(30_000);
+  }
+
   /** SIGTERM to `timeout`, which passes it on to qemu (a SIGKILL would orphan qemu). */
   kill(): void {
     this.stopping = true;
