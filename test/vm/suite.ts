@@ -567,10 +567,11 @@ function inspectDisks(nodes: NodeSpec[], master: NodeSpec, workers: NodeSpec[], 
         // At least once: a shutdown between the delete and the label that records it repeats the
         // (idempotent) delete at the next run.
         checks.check(`${n}: ${w.name}'s token deleted over both boots (calls.log)`, lines(calls, `kubectl --request-timeout=20s -n kube-system delete secret -l pi-seed.io/node=${w.name} `).length >= 1);
-        // The API server's access log: the worker read its script with its own token, then reported with its kubelet's certificate.
+        // The API server's access log: the worker read its script with its own token, then reported
+        // with its kubelet's certificate (each line ends with the local address it arrived on).
         const access = lines(apiLog, '').filter((l) => (l.includes(`/namespaces/pi-seed/configmaps/join-${w.name} `) || l.includes(`/namespaces/pi-seed/configmaps/join-${w.name}?`)) || l.includes(`/namespaces/pi-seed/configmaps/report-${w.name} `));
-        checks.check(`${n}: apiserver.log: ${w.name} got join-${w.name} with its bootstrap token (system:bootstrap:${tokenId})`, access.some((l) => new RegExp(` GET /api/v1/namespaces/pi-seed/configmaps/join-${escape(w.name)}(\\?pretty=false)? system:bootstrap:${tokenId} 200$`).test(l)), access.slice(0, 12).join('\n'));
-        checks.check(`${n}: apiserver.log: ${w.name} reported joined with its kubelet's certificate (system:node:${w.name})`, access.some((l) => new RegExp(` PATCH /api/v1/namespaces/pi-seed/configmaps/report-${escape(w.name)} system:node:${escape(w.name)} 200$`).test(l)), access.slice(-12).join('\n'));
+        checks.check(`${n}: apiserver.log: ${w.name} got join-${w.name} with its bootstrap token (system:bootstrap:${tokenId})`, access.some((l) => new RegExp(` GET /api/v1/namespaces/pi-seed/configmaps/join-${escape(w.name)}(\\?pretty=false)? system:bootstrap:${tokenId} 200( via \\S+)?$`).test(l)), access.slice(0, 12).join('\n'));
+        checks.check(`${n}: apiserver.log: ${w.name} reported joined with its kubelet's certificate (system:node:${w.name})`, access.some((l) => new RegExp(` PATCH /api/v1/namespaces/pi-seed/configmaps/report-${escape(w.name)} system:node:${escape(w.name)} 200( via \\S+)?$`).test(l)), access.slice(-12).join('\n'));
       }
     } else {
       checks.equal(`${n}: kubeadm join ran once over all boots (doubles' calls.log)`, lines(calls, 'kubeadm join').length, 1);
