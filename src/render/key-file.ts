@@ -3,7 +3,7 @@
 // /etc/pi-seed/secrets (root only) and removes it from the FAT partition (docs/security.md).
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
 import { type ClusterSecrets, formatSecretBundle, pkiFiles } from '../secrets/cluster-secrets.js';
-import { clusterAccess, kubeadmInitConfiguration } from './kubernetes.js';
+import { clusterAccess, kubeadmInitConfiguration, tokenFor } from './kubernetes.js';
 
 /**
  * A worker's card holds only its own bootstrap token. Every control plane's holds the cluster's
@@ -14,7 +14,7 @@ import { clusterAccess, kubeadmInitConfiguration } from './kubernetes.js';
  */
 export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: ClusterSecrets): string {
   const tokens = tokenMap(secrets);
-  const token = () => ({ name: 'token', content: `${tokenOf(tokens, node.name)}\n` });
+  const token = () => ({ name: 'token', content: `${tokenFor(tokens, node.name)}\n` });
   if (node.role === 'worker') return formatSecretBundle(node.name, [token()]);
   const pki = pkiFiles(secrets).map((file) => ({ name: file.path, content: file.content }));
   if (node.name !== plan.initNode.name) return formatSecretBundle(node.name, [...pki, token()]);
@@ -22,7 +22,7 @@ export function nodeKeyFile(plan: ClusterPlan, node: PlannedNode, secrets: Clust
     ...pki,
     { name: 'kubeadm-init.yaml', content: kubeadmInitConfiguration(plan, tokens) },
     { name: 'cluster-access.yaml', content: clusterAccess(plan, tokens) },
-    { name: 'tokens', content: plan.joiners.map((n) => `${n.name} ${tokenOf(tokens, n.name).split('.')[0]}\n`).join('') },
+    { name: 'tokens', content: plan.joiners.map((n) => `${n.name} ${tokenFor(tokens, n.name).split('.')[0]}\n`).join('') },
   ]);
 }
 
@@ -36,10 +36,4 @@ function tokenMap(secrets: ClusterSecrets): ReadonlyMap<string, string> {
     tokensBySecrets.set(secrets, tokens);
   }
   return tokens;
-}
-
-function tokenOf(tokens: ReadonlyMap<string, string>, node: string): string {
-  const token = tokens.get(node);
-  if (token === undefined) throw new Error(`no bootstrap token for ${node}`);
-  return token;
 }

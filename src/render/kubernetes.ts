@@ -60,7 +60,7 @@ function nodeRegistration(plan: ClusterPlan, node: PlannedNode): Record<string, 
   };
 }
 
-function tokenFor(tokens: ReadonlyMap<string, string>, node: string): string {
+export function tokenFor(tokens: ReadonlyMap<string, string>, node: string): string {
   const token = tokens.get(node);
   // The pipeline makes a token for every worker before rendering; a gap is a bug, not bad input.
   if (token === undefined) throw new Error(`no bootstrap token for ${node}`);
