@@ -24,7 +24,7 @@ import { EtcdMember, etcdTls, quorumLost, readMemberFile } from './etcd.js';
 import { StatusError, b64, b64url, deepEqual, mergePatch, now, parseSelector, takeFlag, takeOption, unb64, type Obj } from './util.js';
 import { validate } from './validate.js';
 
-export const VERSION = 'v1.37.1';
+import { VERSION } from './version.js';
 const MAX_BODY = 3 * 1024 * 1024; // kube-apiserver's request size limit
 const type = (plural: string, group = '') => BUILTIN.find((t) => t.plural === plural && t.group === group)!;
 
@@ -199,6 +199,11 @@ class ApiServer {
   private async commitOrThrow(before: ReturnType<Store['snapshot']>): Promise<'committed' | 'conflict'> {
     const base = this.store.pendingBase!;
     try {
+      // A learner's etcd serves no writes (until kubeadm promotes it).
+      if (this.etcd!.isLearner) {
+        this.store.adopt(before);
+        throw new StatusError(500, 'InternalError', 'etcdserver: rpc not supported for learner');
+      }
       return await this.etcd!.commit(base, before);
     } finally {
       this.store.pendingBase = undefined;

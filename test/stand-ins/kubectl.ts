@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { VERSION } from './api-server.js';
+import { VERSION } from './version.js';
 import { expectOk, readKubeconfig, request, type Credentials } from './client.js';
 import { jsonpath } from './jsonpath.js';
 import { BUILTIN, groupPrefix, resourcePath, splitApiVersion, type ResourceType } from './resources.js';
