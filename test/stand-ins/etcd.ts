@@ -16,6 +16,11 @@
 //   cannot both win a revision: each member votes for one state per revision);
 // - no leader, no terms: reads are served from the local copy, which a periodic catch-up keeps
 //   fresh (reads may be stale for a moment, as etcd's serializable reads are).
+// Learners, as kubeadm has used them for every joining member since its EtcdLearnerMode (beta and
+// on in v1.29, GA in v1.32): a member added as a learner gets every write but counts for no
+// majority, so adding one never costs the cluster its quorum; etcd takes one learner at a time
+// ("too many learner members in cluster"), and promotes one only once it has caught up ("can only
+// promote a learner member which is in sync with leader").
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -81,7 +86,9 @@ export function call(tls: Tls, url: string, method: string, body?: unknown, time
   });
 }
 
-export const quorum = (members: Member[]) => Math.floor(members.length / 2) + 1;
+/** The members that vote: all but learners. */
+export const voters = (members: Member[]) => members.filter((m) => !m.isLearner);
+export const quorum = (members: Member[]) => Math.floor(voters(members).length / 2) + 1;
 
 export class EtcdMember {
   private servers: Server[] = [];
@@ -97,6 +104,17 @@ export class EtcdMember {
 
   private peers(members = this.store.members): Member[] {
     return members.filter((m) => m.name !== this.self.name);
+  }
+
+  /** Whether this member votes (the replicated membership says; a learner's file says learner until promoted). */
+  private votes(members = this.store.members): boolean {
+    const me = members.find((m) => m.name === this.self.name);
+    return me ? !me.isLearner : !this.self.isLearner;
+  }
+
+  /** A learner serves no client requests that need the cluster (etcd: "rpc not supported for learner"). */
+  get isLearner(): boolean {
+    return !this.votes();
   }
 
   /** Listens on the member's client and peer URLs; catches up; keeps catching up every 2 s. */
@@ -144,8 +162,10 @@ export class EtcdMember {
   async commit(base: number, before: Snapshot): Promise<'committed' | 'conflict'> {
     const members = before.members.length ? before.members : this.store.members;
     const state = this.store.snapshot();
-    const answers = await Promise.all(this.peers(members).map((m) => call(this.tls, `${m.peerURL}/replicate`, 'POST', { from: this.self.name, base, state }).then((r) => r.status, () => 0)));
-    const acks = 1 + answers.filter((s) => s === 200).length;
+    const peers = this.peers(members);
+    const answers = await Promise.all(peers.map((m) => call(this.tls, `${m.peerURL}/replicate`, 'POST', { from: this.self.name, base, state }).then((r) => r.status, () => 0)));
+    // Learners get the write; only voters' acknowledgements (this member's own included) count.
+    const acks = (this.votes(members) ? 1 : 0) + answers.filter((s, i) => s === 200 && !peers[i]!.isLearner).length;
     if (acks >= quorum(members)) return 'committed';
     this.log(`etcd ${this.self.name}: revision ${state.revision} not committed (${acks} of ${members.length} members; answers ${answers.join(',')})`);
     this.store.adopt(before);
@@ -157,8 +177,11 @@ export class EtcdMember {
   /** /readyz/etcd: can this member reach a majority (itself included)? Cached for a second. */
   async inQuorum(): Promise<boolean> {
     if (Date.now() - this.healthy.at < 1000) return this.healthy.ok;
-    const answers = await Promise.all(this.peers().map((m) => call(this.tls, `${m.peerURL}/revision`, 'GET', undefined, 800).then((r) => r.status === 200, () => false)));
-    const ok = 1 + answers.filter(Boolean).length >= quorum(this.store.members);
+    // A learner answers no linearizable request: kube-apiserver's etcd check fails on it.
+    if (this.isLearner) return false;
+    const peers = this.peers();
+    const answers = await Promise.all(peers.map((m) => call(this.tls, `${m.peerURL}/revision`, 'GET', undefined, 800).then((r) => r.status === 200, () => false)));
+    const ok = (this.votes() ? 1 : 0) + answers.filter((up, i) => up && !peers[i]!.isLearner).length >= quorum(this.store.members);
     this.healthy = { at: Date.now(), ok };
     return ok;
   }
@@ -186,30 +209,56 @@ export class EtcdMember {
         return reply(200, { revision: state.revision });
       }
       if (req.method === 'POST' && path === '/members') return reply(...(await this.memberAdd(body as Member)));
+      if (req.method === 'POST' && path === '/members/promote') return reply(...(await this.memberPromote(String((body as { name?: string }).name ?? ''))));
       reply(404, { message: 'not found' });
     } catch (error) {
       reply(500, { message: (error as Error).message });
     }
   }
 
-  /** etcd's MemberAdd: the new member is announced to the cluster before it starts. */
+  /** etcd's MemberAdd (MemberAddAsLearner with isLearner): the new member is announced to the cluster before it starts. */
   private async memberAdd(member: Member): Promise<[number, unknown]> {
     if (!member?.name || !member.peerURL || !member.clientURL) return [400, { message: 'member name, peerURL and clientURL are required' }];
     if (this.store.members.some((m) => m.peerURL === member.peerURL && m.name !== member.name)) return [409, { message: 'etcdserver: Peer URLs already exists' }];
+    if (this.isLearner) return [503, { message: 'etcdserver: rpc not supported for learner' }];
     for (let attempt = 0; attempt < 2; attempt++) {
       if (this.store.members.some((m) => m.name === member.name)) return [200, { members: this.store.members }];
+      // etcd's default --max-learners is 1.
+      if (member.isLearner && this.store.members.some((m) => m.isLearner)) return [400, { message: 'etcdserver: too many learner members in cluster' }];
       if (this.store.pendingBase !== undefined) return [503, { message: 'etcdserver: too many requests' }];
       const before = this.store.snapshot();
       this.store.setMembers([...this.store.members, member]);
-      try {
-        if ((await this.commit(before.revision, before)) === 'committed') return [200, { members: this.store.members }];
-      } catch (error) {
-        return [503, { message: (error as Error).message }];
-      } finally {
-        this.store.pendingBase = undefined;
-      }
+      const result = await this.commitMembership(before);
+      if (result !== 'conflict') return result;
     }
     return [503, { message: 'etcdserver: request timed out' }];
+  }
+
+  /** etcd's MemberPromote: a learner becomes a voter once it has every committed write. */
+  private async memberPromote(name: string): Promise<[number, unknown]> {
+    const member = this.store.members.find((m) => m.name === name);
+    if (!member) return [404, { message: 'etcdserver: member not found' }];
+    if (!member.isLearner) return [400, { message: 'etcdserver: can only promote a learner member' }];
+    if (this.isLearner) return [503, { message: 'etcdserver: rpc not supported for learner' }];
+    const behind = await call(this.tls, `${member.peerURL}/revision`, 'GET', undefined, 800).then((r) => (r.status === 200 ? (r.json.revision as number) < this.store.currentRevision : true), () => true);
+    if (behind) return [400, { message: 'etcdserver: can only promote a learner member which is in sync with leader' }];
+    if (this.store.pendingBase !== undefined) return [503, { message: 'etcdserver: too many requests' }];
+    const before = this.store.snapshot();
+    this.store.setMembers(this.store.members.map((m) => (m.name === name ? { ...m, isLearner: false } : m)));
+    const result = await this.commitMembership(before);
+    return result === 'conflict' ? [503, { message: 'etcdserver: request timed out' }] : result;
+  }
+
+  /** Commits a membership change made on the store; 'conflict' when another write won the revision (the caller tries again). */
+  private async commitMembership(before: Snapshot): Promise<[number, unknown] | 'conflict'> {
+    try {
+      if ((await this.commit(before.revision, before)) === 'committed') return [200, { members: this.store.members }];
+      return 'conflict';
+    } catch (error) {
+      return [503, { message: (error as Error).message }];
+    } finally {
+      this.store.pendingBase = undefined;
+    }
   }
 
   stop(): void {

@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import { startDetached, VERSION } from './api-server.js';
+import { startDetached } from './api-server.js';
+import { VERSION } from './version.js';
 import { expectOk, kubeconfigYaml, readKubeconfig, request, type Credentials } from './client.js';
 import { call, etcdTls, memberOf, writeMemberFile, type Tls } from './etcd.js';
 import { certsPhase, KubeadmError } from './kubeadm-certs.js';
@@ -138,12 +139,15 @@ export async function checkEtcd(j: ControlPlaneJoin): Promise<void> {
 export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean): Promise<void> {
   const admin = readKubeconfig(k8s(j.root, 'admin.conf'));
   const tls: Tls = etcdTls(j.root, 'apiserver-etcd-client');
-  const self = memberOf(j.node, j.advertise);
+  // kubeadm adds every joining member as a learner (EtcdLearnerMode: on by default since v1.29,
+  // GA in v1.32) and promotes it once it has caught up.
+  const self: Member = { ...memberOf(j.node, j.advertise), isLearner: true };
   let members: Member[] | undefined;
   let lastError = '';
-  // etcdutil's AddMember retries with an exponential backoff (a member added a moment ago may not
-  // have started yet, and until it has, the cluster has no quorum for the next add): bounded here.
-  const addDeadline = Date.now() + 60_000;
+  // etcdutil's AddMember retries until the etcd API call timeout (2 min by default): etcd takes
+  // one learner at a time, so a second control plane joining at once waits for the first's
+  // promotion ("too many learner members in cluster").
+  const addDeadline = Date.now() + 120_000;
   while (!members && Date.now() < addDeadline) {
     for (const url of await etcdEndpoints(admin)) {
       const added = await call(tls, `${url}/members`, 'POST', self, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
@@ -164,6 +168,23 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
   console.log('[etcd] Creating static Pod manifest for "etcd"');
   // The kubelet starts the static pods; here kubeadm's stand-in does unless a kubelet stand-in runs them.
   if (!byKubelet && (await startDetached(j.root, `0.0.0.0:${j.port}`, j.node)) !== 0) throw new KubeadmError('error execution phase control-plane-join/etcd: the etcd member and API server did not start');
+  // MemberPromote, retried while etcd says the learner has not caught up yet (again for up to the
+  // etcd API call timeout).
+  const promoteDeadline = Date.now() + 120_000;
+  for (;;) {
+    let promoted = false;
+    for (const url of await etcdEndpoints(admin)) {
+      const answer = await call(tls, `${url}/members/promote`, 'POST', { name: self.name }, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
+      if (answer.status === 200 || /can only promote a learner member$/.test(String(answer.json?.message ?? ''))) {
+        promoted = true;
+        break;
+      }
+      lastError = String(answer.json?.message ?? answer.status);
+    }
+    if (promoted) break;
+    if (Date.now() > promoteDeadline) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: ${lastError}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
   console.log('[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s');
   const own = etcdTls(j.root, 'etcd/peer');
   const deadline = Date.now() + (byKubelet ? 240_000 : 40_000);

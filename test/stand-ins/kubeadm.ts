@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { basename, join } from 'node:path';
 import yaml from 'js-yaml';
-import { startDetached, stopApiServer, VERSION } from './api-server.js';
+import { startDetached, stopApiServer } from './api-server.js';
+import { VERSION } from './version.js';
 import { expectOk, kubeconfigYaml, readKubeconfig, request, type Credentials } from './client.js';
 import { certsPhase, KubeadmError } from './kubeadm-certs.js';
 import { doublesDir, k8s, nodeRoot, pki } from './paths.js';
@@ -279,14 +280,15 @@ async function init(args: Args): Promise<void> {
   mkdirSync(k8s(root, 'manifests'), { recursive: true });
   const manifest = (name: string, command: string[], annotations: Obj = {}) =>
     writeFileSync(k8s(root, 'manifests', `${name}.yaml`), dumpYaml({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { component: name, tier: 'control-plane' }, annotations }, spec: { hostNetwork: true, containers: [{ name, image: `registry.k8s.io/${name}:${version}`, command }] } }), { mode: 0o600 });
+  mkdirSync(join(root, 'var/lib/etcd/member'), { recursive: true });
+  // The new cluster's only etcd member (the API server stand-in plays it, see etcd.ts), before its
+  // manifest: a kubelet (stand-in) that finds the manifest starts the member at once.
+  const self = memberOf(node, advertise);
+  writeMemberFile(root, { self, members: [self] });
   manifest('etcd', ['etcd', `--name=${node}`, `--advertise-client-urls=https://${advertise}:2379`, `--initial-cluster=${node}=https://${advertise}:2380`, '--data-dir=/var/lib/etcd'], { 'kubeadm.kubernetes.io/etcd.advertise-client-urls': `https://${advertise}:2379` });
   manifest('kube-apiserver', ['kube-apiserver', `--advertise-address=${advertise}`, `--secure-port=${port}`, '--client-ca-file=/etc/kubernetes/pki/ca.crt', '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt', '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key', '--enable-bootstrap-token-auth=true', '--authorization-mode=Node,RBAC'], { 'kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint': `${advertise}:${port}`, 'pi-seed.io/stand-in-node': node });
   manifest('kube-controller-manager', ['kube-controller-manager', '--kubeconfig=/etc/kubernetes/controller-manager.conf']);
   manifest('kube-scheduler', ['kube-scheduler', '--kubeconfig=/etc/kubernetes/scheduler.conf']);
-  mkdirSync(join(root, 'var/lib/etcd/member'), { recursive: true });
-  // The new cluster's only etcd member (the API server stand-in plays it, see etcd.ts).
-  const self = memberOf(node, advertise);
-  writeMemberFile(root, { self, members: [self] });
 
   // kubelet-start
   mkdirSync(join(root, 'var/lib/kubelet'), { recursive: true });
@@ -486,11 +488,23 @@ async function joinNode(args: Args): Promise<void> {
   console.log('[kubelet-start] Starting the kubelet');
   console.log('[kubelet-start] Waiting for the kubelet to perform the TLS Bootstrap');
   if (fault('join-kubelet-start')) throw new KubeadmError('error execution phase kubelet-start: timed out waiting for the condition');
-  try {
-    await tlsBootstrap(root, bootstrap, node);
-  } catch (e) {
-    if (e instanceof StatusError) throw new KubeadmError(`error execution phase kubelet-start: the kubelet's TLS bootstrap failed: ${e.message}`);
-    throw e;
+  // The kubelet retries its bootstrap through a timeout or a server error, and kubeadm waits for
+  // it up to its TLS bootstrap timeout (5 min); a refusal (401, 403, 4xx) ends it here at once.
+  const tlsDeadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      await tlsBootstrap(root, bootstrap, node);
+      break;
+    } catch (e) {
+      const transient = (e instanceof StatusError && e.code >= 500) || (!(e instanceof StatusError) && !(e instanceof KubeadmError));
+      if (transient && Date.now() < tlsDeadline) {
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
+      if (transient) throw new KubeadmError('error execution phase kubelet-start: timed out waiting for the condition');
+      if (e instanceof StatusError) throw new KubeadmError(`error execution phase kubelet-start: the kubelet's TLS bootstrap failed: ${e.message}`);
+      throw e;
+    }
   }
   writeKubeconfig(root, 'kubelet.conf', kubeconfigYaml({ server: insecure.server, caPem: insecure.caPem, user: 'default-auth', clusterName: 'default-cluster', certFile: KUBELET_CLIENT, keyFile: KUBELET_CLIENT }));
   rmSync(k8s(root, 'bootstrap-kubelet.conf'), { force: true });

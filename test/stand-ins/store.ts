@@ -14,6 +14,8 @@ export interface Member {
   name: string;
   peerURL: string;
   clientURL: string;
+  /** A learner (kubeadm adds every joining member as one): it gets every write, votes on none. */
+  isLearner?: boolean;
 }
 
 /** Everything the members replicate. */
