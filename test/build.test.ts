@@ -32,7 +32,7 @@ test('each role carries its own half: no join service, no Python; secrets only i
   const secrets = readSecrets(join(config, '..', 'cluster.secrets.yaml'));
   const files = (node: string) => new Map(userDataWriteFiles(join(out, node, 'user-data')).map((f) => [f.path, f.content]));
   const master = files('mas01');
-  for (const path of ['/etc/pi-seed/kubeadm-cluster.yaml', '/etc/pi-seed/manifests/join-scripts.yaml', '/usr/local/sbin/pi-seed-nodes', '/etc/systemd/system/pi-seed-nodes.timer']) assert.ok(master.has(path), `mas01 lacks ${path}`);
+  for (const path of ['/etc/pi-seed/kubeadm-cluster.yaml', '/etc/pi-seed/manifests/pi-seed-namespace.yaml', '/usr/local/sbin/pi-seed-nodes', '/etc/systemd/system/pi-seed-nodes.timer']) assert.ok(master.has(path), `mas01 lacks ${path}`);
   assert.match(master.get('/usr/local/sbin/pi-seed-bootstrap')!, /^publish_join_scripts\(\) \{$/m);
   assert.not.match(master.get('/usr/local/sbin/pi-seed-bootstrap')!, /^fetch_join_script\(\) \{$/m);
   for (const worker of ['work01', 'work02']) {

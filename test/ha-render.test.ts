@@ -44,7 +44,7 @@ test('only the first control plane runs kubeadm init; the others join as control
   assert.is(clusterConfig.controlPlaneEndpoint, `${vip}:6443`);
   for (const name of [vip, ...controlPlanes.map((c) => c.address)]) assert.ok(clusterConfig.apiServer!.certSANs.includes(name), `certSANs lack ${name}`);
   // The served JoinConfigurations: a controlPlane section exactly for the control planes.
-  const served = yaml.loadAll(writeFile(initNode!.name, '/etc/pi-seed/manifests/join-scripts.yaml')!) as Array<{ kind: string; metadata: { name: string }; binaryData?: Record<string, string> }>;
+  const served = yaml.loadAll(writeFile(initNode!.name, '/etc/pi-seed/manifests/pi-seed-namespace.yaml')!) as Array<{ kind: string; metadata: { name: string }; binaryData?: Record<string, string> }>;
   for (const node of config.nodes.slice(1)) {
     const map = served.find((d) => d.kind === 'ConfigMap' && d.metadata.name === `join-${node.name}`)!;
     const join = yaml.load(Buffer.from(map.binaryData!['join-configuration.yaml']!, 'base64').toString()) as { controlPlane?: { localAPIEndpoint: { advertiseAddress: string } }; discovery: { bootstrapToken: { apiServerEndpoint: string } } };
@@ -52,6 +52,16 @@ test('only the first control plane runs kubeadm init; the others join as control
     if (node.role === 'control-plane') assert.is(join.controlPlane?.localAPIEndpoint.advertiseAddress, node.address);
     else assert.is(join.controlPlane, undefined);
   }
+  // The same apply creates every node's report with its role and no phase (only its node writes
+  // that: applying the file again must not reset it), and the holder's ConfigMap with no holder.
+  const objects = served as Array<{ kind: string; metadata: { name: string; labels?: Record<string, string> }; data?: Record<string, string> }>;
+  for (const node of config.nodes) {
+    const report = objects.find((d) => d.kind === 'ConfigMap' && d.metadata.name === `report-${node.name}`);
+    assert.equal(report?.data, { role: node.role }, `report-${node.name}`);
+    assert.is(report?.metadata.labels?.['pi-seed.io/node'], node.name);
+    assert.ok(report?.metadata.labels && 'pi-seed.io/report' in report.metadata.labels);
+  }
+  assert.equal(objects.find((d) => d.metadata.name === 'control-plane-endpoint')?.data, { address: vip });
 });
 
 test('key files: the shared PKI on every control plane, a token on every joining node, the init node lists them all', () => {

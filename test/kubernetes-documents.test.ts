@@ -81,10 +81,10 @@ test('the check is not vacuous: the examples hold the documents it is meant to c
   ]) {
     assert.ok(seen.has(kind), `no ${kind} found in any example (seen: ${[...seen].join(', ')})`);
   }
-  for (const path of ['/etc/pi-seed/kubeadm-cluster.yaml', 'pi-seed-node.key kubeadm-init.yaml', 'pi-seed-node.key cluster-access.yaml', '/etc/pi-seed/manifests/join-scripts.yaml']) {
+  for (const path of ['/etc/pi-seed/kubeadm-cluster.yaml', 'pi-seed-node.key kubeadm-init.yaml', 'pi-seed-node.key cluster-access.yaml', '/etc/pi-seed/manifests/pi-seed-namespace.yaml']) {
     assert.ok(files.some((f) => f.path === path), `no ${path} found`);
   }
-  assert.ok(files.some((f) => f.path.startsWith('/etc/pi-seed/manifests/join-scripts.yaml join-')), 'no served JoinConfiguration found');
+  assert.ok(files.some((f) => f.path.startsWith('/etc/pi-seed/manifests/pi-seed-namespace.yaml join-')), 'no served JoinConfiguration found');
 });
 
 // --- The schemas can fail: minimal valid documents pass, and each one broken in one place fails.

@@ -47,4 +47,10 @@ test('a cluster without a virtual IP keeps the node table alone', () => {
   assert.not.match(formatStatusTable(status), /CONTROL PLANE/);
 });
 
+test('a report published with its role only (the node has not written a phase yet) is pending; no report at all is unknown', () => {
+  const published = { metadata: { name: 'report-work01', labels: { 'pi-seed.io/report': '', 'pi-seed.io/node': 'work01' } }, data: { role: 'worker' } };
+  const status = clusterStatus(plan, 'https://192.168.1.100:6443', [], [published]);
+  assert.equal(Object.fromEntries(status.nodes.map((n) => [n.name, n.phase])), { mas01: 'unknown', mas02: 'unknown', mas03: 'unknown', work01: 'pending', work02: 'unknown' });
+});
+
 test.run();

@@ -91,7 +91,8 @@ export function clusterStatus(
       const report = reportByName.get(planned.name);
       const readyCondition = node?.status?.conditions?.find((c) => c.type === 'Ready');
       const roles = Object.keys(node?.metadata?.labels ?? {}).filter((l) => l.startsWith(ROLE_LABEL_PREFIX)).map((l) => l.slice(ROLE_LABEL_PREFIX.length)).sort();
-      const phase = clean(report?.data?.phase ?? report?.metadata?.labels?.[PHASE_LABEL], 40) || 'unknown';
+      // The init node publishes each report with its role only; the node itself writes the phase.
+      const phase = clean(report?.data?.phase ?? report?.metadata?.labels?.[PHASE_LABEL], 40) || (report ? 'pending' : 'unknown');
       return {
         name: planned.name,
         role: clean(roles.join(','), 60) || planned.role,

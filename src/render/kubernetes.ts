@@ -1,6 +1,7 @@
 // Kubernetes-side documents for the control planes: kubeadm's configuration, the MetalLB pool
 // and the demo app. Pure functions of the plan.
 import { type ClusterPlan, type ClusterTrust, type PlannedNode } from '../plan/plan.js';
+import { ENDPOINT_CONFIGMAP, NODE_LABEL, REPORT_LABEL } from '../kube/status-report.js';
 import { toYamlDocuments } from './yaml.js';
 
 /**
@@ -134,19 +135,32 @@ export function joinConfiguration(plan: ClusterPlan, trust: ClusterTrust, node: 
 const managedBy = { 'app.kubernetes.io/managed-by': 'pi-seed' };
 
 /**
- * What the init node publishes right after kubeadm init: pi-seed's namespace and one join
- * script per joining node. binaryData (base64) lets a worker read it with sed and base64, without a JSON
- * parser; the control plane adds kubernetes-version and package-version at first boot.
+ * What the init node publishes with one `kubectl apply` right after kubeadm init: pi-seed's
+ * namespace, one join script per joining node, every node's report and (with a virtual IP) the
+ * ConfigMap that names its holder. binaryData (base64) lets a worker read its join script with sed
+ * and base64, without a JSON parser; the control plane adds kubernetes-version and
+ * package-version at first boot. A report starts with its role only: its phase is written by its
+ * node (a report without one is pending), and the holder by the node keepers, so applying this
+ * again (a retried bootstrap) changes neither: client-side apply only touches the fields it set.
  */
-export function joinScripts(plan: ClusterPlan, trust: ClusterTrust): string {
+export function piSeedNamespace(plan: ClusterPlan, trust: ClusterTrust): string {
   return toYamlDocuments([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PI_SEED_NAMESPACE, labels: managedBy } },
     ...plan.joiners.map((node) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: `join-${node.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, 'pi-seed.io/join-script': '', 'pi-seed.io/node': node.name } },
+      metadata: { name: `join-${node.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, 'pi-seed.io/join-script': '', [NODE_LABEL]: node.name } },
       binaryData: { 'join-configuration.yaml': Buffer.from(joinConfiguration(plan, trust, node)).toString('base64') },
     })),
+    ...plan.nodes.map((node) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `report-${node.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, [REPORT_LABEL]: '', [NODE_LABEL]: node.name } },
+      data: { role: node.role },
+    })),
+    ...(plan.virtualIP
+      ? [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ENDPOINT_CONFIGMAP, namespace: PI_SEED_NAMESPACE, labels: managedBy }, data: { address: plan.virtualIP.address } }]
+      : []),
   ]);
 }
 

@@ -1,6 +1,6 @@
 // The files cloud-init drops on a node (write_files entries), besides user-data's own keys.
 import { type ClusterPlan, type ClusterTrust, type PlannedNode } from '../plan/plan.js';
-import { demoApp, joinScripts, kubeadmClusterConfiguration, metallbPool } from './kubernetes.js';
+import { demoApp, kubeadmClusterConfiguration, metallbPool, piSeedNamespace } from './kubernetes.js';
 import { renderTemplate, templateText } from './templates.js';
 
 export interface WriteFile {
@@ -127,7 +127,7 @@ export function nodeWriteFiles(plan: ClusterPlan, node: PlannedNode, trust: Clus
     // other control planes read the cluster's configuration from the cluster when they join.
     files.push({ path: '/etc/pi-seed/kubeadm-cluster.yaml', permissions: '0644', content: kubeadmClusterConfiguration(plan) });
     files.push({ path: '/etc/pi-seed/addons.sha256', permissions: '0644', content: addonChecksums(plan) });
-    files.push({ path: '/etc/pi-seed/manifests/join-scripts.yaml', permissions: '0644', content: joinScripts(plan, trust) });
+    files.push({ path: '/etc/pi-seed/manifests/pi-seed-namespace.yaml', permissions: '0644', content: piSeedNamespace(plan, trust) });
     const pool = metallbPool(plan);
     if (pool) files.push({ path: '/etc/pi-seed/manifests/metallb-pool.yaml', permissions: '0644', content: pool });
     const demo = demoApp(plan);
