@@ -608,7 +608,8 @@ try {
 }
 log(`phase timings:\n${timings.table()}`);
 writeFileSync(join(LOGS, 'report.json'), JSON.stringify({ passed: checks.passed, failed: checks.failed, skipped: checks.skipped, timings: timings.json(), seconds: (Date.now() - started) / 1000 }, null, 2) + '\n');
-if (checks.failed.length) log(`failed checks:\n  ${checks.failed.map((f) => f.name).join('\n  ')}`);
+// With the first lines of each one's detail: CI keeps only the end of this output.
+if (checks.failed.length) log(`failed checks:\n${checks.failed.map((f) => `  ${f.name}${f.why ? `\n      ${f.why.split('\n').slice(0, 8).join('\n      ')}` : ''}`).join('\n')}`);
 log(`VM suite done in ${elapsed().toFixed(0)} s (${Math.round(remainingMs() / 1000)} s of the time bound left)`);
 console.log(`${checks.passed.length} passed, ${failures ? checks.failed.length : 0} failed${checks.skipped.length ? `, ${checks.skipped.length} skipped` : ''}`);
 process.exit(failures ? 1 : 0);
