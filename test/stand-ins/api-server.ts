@@ -199,11 +199,6 @@ class ApiServer {
   private async commitOrThrow(before: ReturnType<Store['snapshot']>): Promise<'committed' | 'conflict'> {
     const base = this.store.pendingBase!;
     try {
-      // A learner's etcd serves no writes (until kubeadm promotes it).
-      if (this.etcd!.isLearner) {
-        this.store.adopt(before);
-        throw new StatusError(500, 'InternalError', 'etcdserver: rpc not supported for learner');
-      }
       return await this.etcd!.commit(base, before);
     } finally {
       this.store.pendingBase = undefined;

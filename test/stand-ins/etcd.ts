@@ -51,6 +51,8 @@ export const memberOf = (name: string, address: string): Member => ({ name, peer
 
 /** etcd's error when a proposal cannot reach a majority (kube-apiserver passes it on). */
 export const quorumLost = () => new StatusError(500, 'InternalError', 'etcdserver: request timed out');
+/** etcd's answer to a write on a learner. */
+export const learnerRefused = () => new StatusError(500, 'InternalError', 'etcdserver: rpc not supported for learner');
 
 export interface Tls {
   ca: string;
@@ -106,15 +108,9 @@ export class EtcdMember {
     return members.filter((m) => m.name !== this.self.name);
   }
 
-  /** Whether this member votes (the replicated membership says; a learner's file says learner until promoted). */
-  private votes(members = this.store.members): boolean {
-    const me = members.find((m) => m.name === this.self.name);
-    return me ? !me.isLearner : !this.self.isLearner;
-  }
-
-  /** A learner serves no client requests that need the cluster (etcd: "rpc not supported for learner"). */
+  /** Whether this member is a learner: the replicated membership says (its file says learner until promoted). */
   get isLearner(): boolean {
-    return !this.votes();
+    return this.store.members.find((m) => m.name === this.self.name)?.isLearner ?? this.self.isLearner === true;
   }
 
   /** Listens on the member's client and peer URLs; catches up; keeps catching up every 2 s. */
@@ -160,12 +156,17 @@ export class EtcdMember {
    * etcd's timeout (no majority reachable; ours was dropped).
    */
   async commit(base: number, before: Snapshot): Promise<'committed' | 'conflict'> {
+    // A learner serves no writes, membership changes included, until kubeadm promotes it.
+    if (this.isLearner) {
+      this.store.adopt(before);
+      throw learnerRefused();
+    }
     const members = before.members.length ? before.members : this.store.members;
     const state = this.store.snapshot();
     const peers = this.peers(members);
     const answers = await Promise.all(peers.map((m) => call(this.tls, `${m.peerURL}/replicate`, 'POST', { from: this.self.name, base, state }).then((r) => r.status, () => 0)));
     // Learners get the write; only voters' acknowledgements (this member's own included) count.
-    const acks = (this.votes(members) ? 1 : 0) + answers.filter((s, i) => s === 200 && !peers[i]!.isLearner).length;
+    const acks = 1 + answers.filter((s, i) => s === 200 && !peers[i]!.isLearner).length;
     if (acks >= quorum(members)) return 'committed';
     this.log(`etcd ${this.self.name}: revision ${state.revision} not committed (${acks} of ${members.length} members; answers ${answers.join(',')})`);
     this.store.adopt(before);
@@ -181,7 +182,7 @@ export class EtcdMember {
     if (this.isLearner) return false;
     const peers = this.peers();
     const answers = await Promise.all(peers.map((m) => call(this.tls, `${m.peerURL}/revision`, 'GET', undefined, 800).then((r) => r.status === 200, () => false)));
-    const ok = (this.votes() ? 1 : 0) + answers.filter((up, i) => up && !peers[i]!.isLearner).length >= quorum(this.store.members);
+    const ok = 1 + answers.filter((up, i) => up && !peers[i]!.isLearner).length >= quorum(this.store.members);
     this.healthy = { at: Date.now(), ok };
     return ok;
   }
@@ -220,7 +221,6 @@ export class EtcdMember {
   private async memberAdd(member: Member): Promise<[number, unknown]> {
     if (!member?.name || !member.peerURL || !member.clientURL) return [400, { message: 'member name, peerURL and clientURL are required' }];
     if (this.store.members.some((m) => m.peerURL === member.peerURL && m.name !== member.name)) return [409, { message: 'etcdserver: Peer URLs already exists' }];
-    if (this.isLearner) return [503, { message: 'etcdserver: rpc not supported for learner' }];
     for (let attempt = 0; attempt < 2; attempt++) {
       if (this.store.members.some((m) => m.name === member.name)) return [200, { members: this.store.members }];
       // etcd's default --max-learners is 1.
@@ -239,7 +239,6 @@ export class EtcdMember {
     const member = this.store.members.find((m) => m.name === name);
     if (!member) return [404, { message: 'etcdserver: member not found' }];
     if (!member.isLearner) return [400, { message: 'etcdserver: can only promote a learner member' }];
-    if (this.isLearner) return [503, { message: 'etcdserver: rpc not supported for learner' }];
     const behind = await call(this.tls, `${member.peerURL}/revision`, 'GET', undefined, 800).then((r) => (r.status === 200 ? (r.json.revision as number) < this.store.currentRevision : true), () => true);
     if (behind) return [400, { message: 'etcdserver: can only promote a learner member which is in sync with leader' }];
     if (this.store.pendingBase !== undefined) return [503, { message: 'etcdserver: too many requests' }];

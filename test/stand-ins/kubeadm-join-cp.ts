@@ -135,6 +135,25 @@ export async function checkEtcd(j: ControlPlaneJoin): Promise<void> {
   }
 }
 
+/**
+ * A membership call as etcdutil makes it (AddMember, MemberPromote): every etcd endpoint in turn
+ * until one's answer is `accepted`, again `pauseMs` later, for up to the etcd API call timeout
+ * (kubeadm's timeouts.etcdAPICall, 2 min by default). Otherwise the last refusal and where.
+ */
+async function etcdCallUntil(admin: Credentials, tls: Tls, path: string, body: unknown, pauseMs: number, accepted: (answer: { status: number; json: any }) => boolean): Promise<{ answer: { status: number; json: any } } | { refused: string; url: string }> {
+  const deadline = Date.now() + 120_000;
+  let last = { refused: '', url: '' };
+  for (;;) {
+    for (const url of await etcdEndpoints(admin)) {
+      const answer = await call(tls, `${url}${path}`, 'POST', body, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
+      if (accepted(answer)) return { answer };
+      last = { refused: String(answer.json?.message ?? answer.status), url };
+    }
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}
+
 /** control-plane-join: etcd member add, this node's etcd and API server, mark-control-plane; then wait-control-plane. */
 export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean): Promise<void> {
   const admin = readKubeconfig(k8s(j.root, 'admin.conf'));
@@ -142,24 +161,12 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
   // kubeadm adds every joining member as a learner (EtcdLearnerMode: on by default since v1.29,
   // GA in v1.32) and promotes it once it has caught up.
   const self: Member = { ...memberOf(j.node, j.advertise), isLearner: true };
-  let members: Member[] | undefined;
-  let lastError = '';
   // etcdutil's AddMember retries until the etcd API call timeout (2 min by default): etcd takes
   // one learner at a time, so a second control plane joining at once waits for the first's
   // promotion ("too many learner members in cluster").
-  const addDeadline = Date.now() + 120_000;
-  while (!members && Date.now() < addDeadline) {
-    for (const url of await etcdEndpoints(admin)) {
-      const added = await call(tls, `${url}/members`, 'POST', self, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
-      if (added.status === 200) {
-        members = added.json.members as Member[];
-        break;
-      }
-      lastError = `${url}: ${added.json?.message ?? added.status}`;
-    }
-    if (!members) await new Promise((r) => setTimeout(r, 1000));
-  }
-  if (!members) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: failed to add member ${self.name}: ${lastError}`);
+  const added = await etcdCallUntil(admin, tls, '/members', self, 1000, (a) => a.status === 200);
+  if ('refused' in added) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: failed to add member ${self.name}: ${added.url}: ${added.refused}`);
+  const members = added.answer.json.members as Member[];
   console.log('[etcd] Announced new etcd member joining to the existing etcd cluster');
   mkdirSync(join(j.root, 'var/lib/etcd/member'), { recursive: true });
   writeMemberFile(j.root, { self, members });
@@ -170,21 +177,8 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
   if (!byKubelet && (await startDetached(j.root, `0.0.0.0:${j.port}`, j.node)) !== 0) throw new KubeadmError('error execution phase control-plane-join/etcd: the etcd member and API server did not start');
   // MemberPromote, retried while etcd says the learner has not caught up yet (again for up to the
   // etcd API call timeout).
-  const promoteDeadline = Date.now() + 120_000;
-  for (;;) {
-    let promoted = false;
-    for (const url of await etcdEndpoints(admin)) {
-      const answer = await call(tls, `${url}/members/promote`, 'POST', { name: self.name }, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
-      if (answer.status === 200 || /can only promote a learner member$/.test(String(answer.json?.message ?? ''))) {
-        promoted = true;
-        break;
-      }
-      lastError = String(answer.json?.message ?? answer.status);
-    }
-    if (promoted) break;
-    if (Date.now() > promoteDeadline) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: ${lastError}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const promoted = await etcdCallUntil(admin, tls, '/members/promote', { name: self.name }, 500, (a) => a.status === 200 || /can only promote a learner member$/.test(String(a.json?.message ?? '')));
+  if ('refused' in promoted) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: ${promoted.refused}`);
   console.log('[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s');
   const own = etcdTls(j.root, 'etcd/peer');
   const deadline = Date.now() + (byKubelet ? 240_000 : 40_000);
