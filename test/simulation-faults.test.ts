@@ -115,6 +115,21 @@ scenario('a preflight failure is reported with kubeadm\'s own check and cause', 
   });
 });
 
+scenario('a TLS bootstrap request that times out twice is retried by the kubelet within the same join (no reset)', async () => {
+  await withSeedCluster(async (sim) => {
+    const master = sim.boot('mas01');
+    assert.is(await master.exit, 0, master.output);
+    sim.fault('join-tls-bootstrap-timeout', 2);
+    const worker = sim.boot('work01');
+    assert.is(await worker.exit, 0, worker.output);
+    assert.is(readFileSync(join(sim.doubles, 'faults', 'join-tls-bootstrap-timeout'), 'utf8').trim(), '0', 'both timeouts happened');
+    assert.is(calls(sim, 'kubeadm join').length, 1, 'one join: the kubelet rode out the timeouts');
+    assert.is(calls(sim, 'kubeadm reset -f').length, 0);
+    assert.ok(existsSync(join(sim.doubles, 'joined', 'work01')));
+    assert.ok(existsSync(join(sim.root('work01'), 'var/lib/kubelet/pki/kubelet-client-current.pem')));
+  });
+});
+
 scenario('a join interrupted in its TLS bootstrap (no kubelet.conf yet) is reset and joins on the next try, with a fresh script', async () => {
   await withSeedCluster(async (sim) => {
     const master = sim.boot('mas01');
