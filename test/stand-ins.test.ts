@@ -13,6 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO, tempDir } from './helpers.js';
 import { newCa } from './stand-ins/pki.js';
+import { untilMajority } from './stand-ins/etcd.js';
 
 const BUNDLE = join(REPO, 'dist', 'stand-ins', 'stand-ins.cjs');
 const DOUBLES = join(REPO, 'test', 'doubles');
@@ -220,6 +221,22 @@ test('kubeadm join with a listed token and the right pin joins and registers; a 
   const again = run('kubeadm', ['join', '--config', joinConfig('work01', TOKENS.work02, pin)], join(work, 'w1-again'));
   assert.is(again.code, 1);
   assert.match(again.err, 'a Node with name "work01" and status "Ready" already exists in the cluster. You must delete the existing Node or change the name of this new joining Node');
+});
+
+test("the stand-in etcd's majority does not wait for a slow or dead member, and says when none was reached", async () => {
+  const never = new Promise<number>(() => {});
+  const later = (status: number, ms: number) => new Promise<number>((r) => setTimeout(() => r(status), ms));
+  // Three peers, two acknowledgements needed: the dead one is not waited for.
+  const early = await untilMajority([later(200, 5), never, later(200, 10)], (s) => s === 200, 2);
+  assert.is(early.reached, true);
+  assert.equal(early.answers, [200, undefined, 200]);
+  // A refusal and a timeout: not reached, with every answer in.
+  const missed = await untilMajority([later(409, 5), later(0, 10)], (s) => s === 200, 1);
+  assert.equal(missed, { reached: false, answers: [409, 0] });
+  // Whom the count excludes (a learner at index 0) does not count.
+  assert.is((await untilMajority([later(200, 1), later(0, 2)], (s, i) => s === 200 && i !== 0, 1)).reached, false);
+  // A single member needs no peer.
+  assert.is((await untilMajority([never], () => true, 0)).reached, true);
 });
 
 test('kubeadm reset stops the API server and wipes its state and pki/', () => {

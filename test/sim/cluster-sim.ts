@@ -132,7 +132,7 @@ export class SimCluster {
   }
 
   /** Makes the next `count` kubeadm calls of a kind fail (see test/doubles/kubeadm). */
-  fault(name: 'init-preflight' | 'init-wait-control-plane' | 'join-kubelet-start' | 'join-tls-bootstrap-timeout' | 'kubelet-not-installable', count = 1): void {
+  fault(name: 'init-preflight' | 'init-wait-control-plane' | 'join-kubelet-start' | 'join-tls-bootstrap-timeout' | 'join-mark-control-plane' | 'kubelet-not-installable', count = 1): void {
     writeFileSync(join(this.doubles, 'faults', name), `${count}\n`);
   }
 

@@ -21,6 +21,9 @@
 // majority, so adding one never costs the cluster its quorum; etcd takes one learner at a time
 // ("too many learner members in cluster"), and promotes one only once it has caught up ("can only
 // promote a learner member which is in sync with leader").
+// Removal (etcd's MemberRemove, which kubeadm reset calls on a control plane while its own member
+// still runs) is a membership change like an add: decided by the members before it, the leaving
+// one included.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -88,6 +91,37 @@ export function call(tls: Tls, url: string, method: string, body?: unknown, time
   });
 }
 
+/**
+ * How long a member waits for a peer: tuned for the host simulation, multiplied by
+ * PI_SEED_ETCD_TIMEOUT_SCALE where the members are much slower (the VM image: Node under TCG on
+ * CPU-starved VMs answers a peer in seconds, not milliseconds; real etcd is not what is slow there).
+ */
+const SCALE = Math.max(1, Number(process.env.PI_SEED_ETCD_TIMEOUT_SCALE ?? 1) || 1);
+export const PEER_TIMEOUT_MS = { replicate: 1500 * SCALE, revision: 800 * SCALE, snapshot: 1500 * SCALE };
+
+/**
+ * Waits for the peers' answers only until `needed` of them count (`counts`), as a raft leader
+ * commits once a majority has acknowledged, without waiting for a slow or dead member; otherwise
+ * until all have answered. The answers not in yet are undefined.
+ */
+export function untilMajority<T>(calls: Array<Promise<T>>, counts: (answer: T, index: number) => boolean, needed: number): Promise<{ reached: boolean; answers: Array<T | undefined> }> {
+  const answers: Array<T | undefined> = calls.map(() => undefined);
+  if (needed <= 0) return Promise.resolve({ reached: true, answers });
+  return new Promise((resolve) => {
+    let yes = 0;
+    let settled = 0;
+    calls.forEach((p, i) =>
+      void p.then((answer) => {
+        answers[i] = answer;
+        settled++;
+        if (counts(answer, i)) yes++;
+        if (yes === needed) resolve({ reached: true, answers });
+        else if (settled === calls.length && yes < needed) resolve({ reached: false, answers });
+      }),
+    );
+  });
+}
+
 /** The members that vote: all but learners. */
 export const voters = (members: Member[]) => members.filter((m) => !m.isLearner);
 export const quorum = (members: Member[]) => Math.floor(voters(members).length / 2) + 1;
@@ -96,6 +130,7 @@ export class EtcdMember {
   private servers: Server[] = [];
   private healthy = { at: 0, ok: true };
   private timer: NodeJS.Timeout | undefined;
+  private catchingUp = false;
 
   constructor(
     private readonly store: Store,
@@ -141,7 +176,17 @@ export class EtcdMember {
   /** Adopts the newest state a reachable peer has, when it is newer than ours. */
   async catchUp(): Promise<void> {
     if (this.store.pendingBase !== undefined) return; // a write of ours is in flight
-    const snaps = await Promise.all(this.peers().map((m) => call(this.tls, `${m.peerURL}/snapshot`, 'GET').then((r) => (r.status === 200 ? (r.json as Snapshot) : undefined), () => undefined)));
+    if (this.catchingUp) return; // the last one still waits for a slow peer
+    this.catchingUp = true;
+    try {
+      await this.adoptNewest();
+    } finally {
+      this.catchingUp = false;
+    }
+  }
+
+  private async adoptNewest(): Promise<void> {
+    const snaps = await Promise.all(this.peers().map((m) => call(this.tls, `${m.peerURL}/snapshot`, 'GET', undefined, PEER_TIMEOUT_MS.snapshot).then((r) => (r.status === 200 ? (r.json as Snapshot) : undefined), () => undefined)));
     const newest = snaps.filter((s): s is Snapshot => !!s).sort((a, b) => b.revision - a.revision)[0];
     if (newest && newest.revision > this.store.currentRevision && this.store.pendingBase === undefined) {
       this.log(`etcd ${this.self.name}: caught up from revision ${this.store.currentRevision} to ${newest.revision}`);
@@ -164,13 +209,15 @@ export class EtcdMember {
     const members = before.members.length ? before.members : this.store.members;
     const state = this.store.snapshot();
     const peers = this.peers(members);
-    const answers = await Promise.all(peers.map((m) => call(this.tls, `${m.peerURL}/replicate`, 'POST', { from: this.self.name, base, state }).then((r) => r.status, () => 0)));
+    const calls = peers.map((m) => call(this.tls, `${m.peerURL}/replicate`, 'POST', { from: this.self.name, base, state }, PEER_TIMEOUT_MS.replicate).then((r) => r.status, () => 0));
     // Learners get the write; only voters' acknowledgements (this member's own included) count.
+    const { reached, answers } = await untilMajority(calls, (status, i) => status === 200 && !peers[i]!.isLearner, quorum(members) - 1);
+    if (reached) return 'committed';
     const acks = 1 + answers.filter((s, i) => s === 200 && !peers[i]!.isLearner).length;
-    if (acks >= quorum(members)) return 'committed';
     this.log(`etcd ${this.self.name}: revision ${state.revision} not committed (${acks} of ${members.length} members; answers ${answers.join(',')})`);
     this.store.adopt(before);
-    await this.catchUp();
+    // The state that won, whether or not the periodic catch-up is waiting for a slow peer.
+    await this.adoptNewest();
     if (answers.includes(409)) return 'conflict';
     throw quorumLost();
   }
@@ -181,8 +228,8 @@ export class EtcdMember {
     // A learner answers no linearizable request: kube-apiserver's etcd check fails on it.
     if (this.isLearner) return false;
     const peers = this.peers();
-    const answers = await Promise.all(peers.map((m) => call(this.tls, `${m.peerURL}/revision`, 'GET', undefined, 800).then((r) => r.status === 200, () => false)));
-    const ok = 1 + answers.filter((up, i) => up && !peers[i]!.isLearner).length >= quorum(this.store.members);
+    const calls = peers.map((m) => call(this.tls, `${m.peerURL}/revision`, 'GET', undefined, PEER_TIMEOUT_MS.revision).then((r) => r.status === 200, () => false));
+    const { reached: ok } = await untilMajority(calls, (up, i) => up && !peers[i]!.isLearner, quorum(this.store.members) - 1);
     this.healthy = { at: Date.now(), ok };
     return ok;
   }
@@ -211,6 +258,7 @@ export class EtcdMember {
       }
       if (req.method === 'POST' && path === '/members') return reply(...(await this.memberAdd(body as Member)));
       if (req.method === 'POST' && path === '/members/promote') return reply(...(await this.memberPromote(String((body as { name?: string }).name ?? ''))));
+      if (req.method === 'DELETE' && path.startsWith('/members/')) return reply(...(await this.memberRemove(decodeURIComponent(path.slice('/members/'.length)))));
       reply(404, { message: 'not found' });
     } catch (error) {
       reply(500, { message: (error as Error).message });
@@ -239,11 +287,21 @@ export class EtcdMember {
     const member = this.store.members.find((m) => m.name === name);
     if (!member) return [404, { message: 'etcdserver: member not found' }];
     if (!member.isLearner) return [400, { message: 'etcdserver: can only promote a learner member' }];
-    const behind = await call(this.tls, `${member.peerURL}/revision`, 'GET', undefined, 800).then((r) => (r.status === 200 ? (r.json.revision as number) < this.store.currentRevision : true), () => true);
+    const behind = await call(this.tls, `${member.peerURL}/revision`, 'GET', undefined, PEER_TIMEOUT_MS.revision).then((r) => (r.status === 200 ? (r.json.revision as number) < this.store.currentRevision : true), () => true);
     if (behind) return [400, { message: 'etcdserver: can only promote a learner member which is in sync with leader' }];
     if (this.store.pendingBase !== undefined) return [503, { message: 'etcdserver: too many requests' }];
     const before = this.store.snapshot();
     this.store.setMembers(this.store.members.map((m) => (m.name === name ? { ...m, isLearner: false } : m)));
+    const result = await this.commitMembership(before);
+    return result === 'conflict' ? [503, { message: 'etcdserver: request timed out' }] : result;
+  }
+
+  /** etcd's MemberRemove: the member leaves the replicated membership (the old members decide). */
+  private async memberRemove(name: string): Promise<[number, unknown]> {
+    if (!this.store.members.some((m) => m.name === name)) return [404, { message: 'etcdserver: member not found' }];
+    if (this.store.pendingBase !== undefined) return [503, { message: 'etcdserver: too many requests' }];
+    const before = this.store.snapshot();
+    this.store.setMembers(this.store.members.filter((m) => m.name !== name));
     const result = await this.commitMembership(before);
     return result === 'conflict' ? [503, { message: 'etcdserver: request timed out' }] : result;
   }

@@ -5,15 +5,18 @@
 // admin.conf/controller-manager.conf/scheduler.conf for the controlPlaneEndpoint, static pod
 // manifests); check-etcd; control-plane-join (etcd member add, this node's etcd and API server,
 // mark-control-plane); wait-control-plane (the local API server answers). The worker's steps
-// (discovery, kubelet-start, TLS bootstrap) stay in kubeadm.ts.
+// (discovery, kubelet-start, TLS bootstrap) stay in kubeadm.ts. Also reset's remove-etcd-member,
+// the one reset phase that talks to the cluster.
 import { createServer } from 'node:net';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import yaml from 'js-yaml';
 import { join } from 'node:path';
 import { startDetached } from './api-server.js';
 import { VERSION } from './version.js';
 import { expectOk, kubeconfigYaml, readKubeconfig, request, type Credentials } from './client.js';
 import { call, etcdTls, memberOf, writeMemberFile, type Tls } from './etcd.js';
+import { StatusError } from './util.js';
 import { certsPhase, KubeadmError } from './kubeadm-certs.js';
 import { k8s, pki } from './paths.js';
 import { clientCert } from './pki.js';
@@ -116,12 +119,49 @@ function manifest(j: ControlPlaneJoin, name: string, version: string, command: s
   writeFileSync(k8s(j.root, 'manifests', `${name}.yaml`), dumpYaml({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'kube-system', labels: { component: name, tier: 'control-plane' }, annotations }, spec: { hostNetwork: true, containers: [{ name, image: `registry.k8s.io/${name}:${version}`, command }] } }), { mode: 0o600 });
 }
 
-/** etcdutil's getEtcdEndpoints: the etcd mirror pods' advertise-client-urls annotation. */
-async function etcdEndpoints(admin: Credentials): Promise<string[]> {
-  const pods = expectOk(await request(admin, 'GET', '/api/v1/namespaces/kube-system/pods?labelSelector=component%3Detcd%2Ctier%3Dcontrol-plane'));
+/**
+ * A Kubernetes API call as kubeadm's apiclient makes it: through timeouts and server errors it
+ * tries again every second, for up to timeouts.kubernetesAPICall (1 min by default); a refusal
+ * (a 4xx Status) ends it at once. The last error is what the caller reports.
+ */
+export async function apiCallUntil<T>(call: () => Promise<T>, seconds = 60): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const transient = error instanceof StatusError ? error.code >= 500 || error.code === 429 : !(error instanceof KubeadmError);
+      if (!transient || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+/**
+ * etcdutil's NewFromCluster: the etcd mirror pods' advertise-client-urls annotations (retried as
+ * an API call) are only where to start; the client then syncs its endpoints with the membership
+ * (clientv3's Sync: every named voter's client URL), so a stale mirror pod of a member that was
+ * removed (its kubelet stopped before its manifest went) is not asked again.
+ */
+async function etcdEndpoints(admin: Credentials, tls: Tls): Promise<string[]> {
+  const pods = await apiCallUntil(async () => expectOk(await request(admin, 'GET', '/api/v1/namespaces/kube-system/pods?labelSelector=component%3Detcd%2Ctier%3Dcontrol-plane')));
   const urls = (pods.items as Obj[]).map((p) => p.metadata.annotations?.['kubeadm.kubernetes.io/etcd.advertise-client-urls']).filter(Boolean) as string[];
   if (!urls.length) throw new KubeadmError('error execution phase check-etcd: could not retrieve the list of etcd endpoints: etcd endpoints read from pods: no etcd Pods found in the kube-system namespace');
-  return urls.sort();
+  // etcdutil's Sync retries with its etcd backoff (about 50 s in all) until one endpoint answers.
+  const deadline = Date.now() + 50_000;
+  let last = '';
+  for (;;) {
+    for (const url of urls.sort()) {
+      const listed = await call(tls, `${url}/members`, 'GET', undefined, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
+      if (listed.status === 200) {
+        const synced = ((listed.json.members ?? []) as Member[]).filter((m) => m.name && !m.isLearner).map((m) => m.clientURL);
+        if (synced.length) return synced.sort();
+      }
+      last = `${url}: ${listed.json?.message ?? listed.status}`;
+    }
+    if (Date.now() > deadline) throw new KubeadmError(`error syncing endpoints with etcd: ${last}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** check-etcd: the existing members answer healthy (before the kubelet starts). */
@@ -129,7 +169,7 @@ export async function checkEtcd(j: ControlPlaneJoin): Promise<void> {
   console.log('[check-etcd] Checking that the etcd cluster is healthy');
   const admin = readKubeconfig(k8s(j.root, 'admin.conf'));
   const tls = etcdTls(j.root, 'apiserver-etcd-client');
-  for (const url of await etcdEndpoints(admin)) {
+  for (const url of await etcdEndpoints(admin, tls)) {
     const health = await call(tls, `${url}/health`, 'GET', undefined, 5000).catch((e: Error) => ({ status: 0, json: { reason: e.message } }));
     if (health.status !== 200) throw new KubeadmError(`error execution phase check-etcd: etcd cluster is not healthy: failed to dial endpoint ${url} with maintenance client: ${health.json?.reason ?? health.status}`);
   }
@@ -140,12 +180,12 @@ export async function checkEtcd(j: ControlPlaneJoin): Promise<void> {
  * until one's answer is `accepted`, again `pauseMs` later, for up to the etcd API call timeout
  * (kubeadm's timeouts.etcdAPICall, 2 min by default). Otherwise the last refusal and where.
  */
-async function etcdCallUntil(admin: Credentials, tls: Tls, path: string, body: unknown, pauseMs: number, accepted: (answer: { status: number; json: any }) => boolean): Promise<{ answer: { status: number; json: any } } | { refused: string; url: string }> {
+async function etcdCallUntil(admin: Credentials, tls: Tls, method: 'POST' | 'DELETE', path: string, body: unknown, pauseMs: number, accepted: (answer: { status: number; json: any }) => boolean): Promise<{ answer: { status: number; json: any } } | { refused: string; url: string }> {
   const deadline = Date.now() + 120_000;
   let last = { refused: '', url: '' };
   for (;;) {
-    for (const url of await etcdEndpoints(admin)) {
-      const answer = await call(tls, `${url}${path}`, 'POST', body, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
+    for (const url of await etcdEndpoints(admin, tls)) {
+      const answer = await call(tls, `${url}${path}`, method, body, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
       if (accepted(answer)) return { answer };
       last = { refused: String(answer.json?.message ?? answer.status), url };
     }
@@ -164,7 +204,7 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
   // etcdutil's AddMember retries until the etcd API call timeout (2 min by default): etcd takes
   // one learner at a time, so a second control plane joining at once waits for the first's
   // promotion ("too many learner members in cluster").
-  const added = await etcdCallUntil(admin, tls, '/members', self, 1000, (a) => a.status === 200);
+  const added = await etcdCallUntil(admin, tls, 'POST', '/members', self, 1000, (a) => a.status === 200);
   if ('refused' in added) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: etcdserver: failed to add member ${self.name}: ${added.url}: ${added.refused}`);
   const members = added.answer.json.members as Member[];
   console.log('[etcd] Announced new etcd member joining to the existing etcd cluster');
@@ -177,7 +217,7 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
   if (!byKubelet && (await startDetached(j.root, `0.0.0.0:${j.port}`, j.node)) !== 0) throw new KubeadmError('error execution phase control-plane-join/etcd: the etcd member and API server did not start');
   // MemberPromote, retried while etcd says the learner has not caught up yet (again for up to the
   // etcd API call timeout).
-  const promoted = await etcdCallUntil(admin, tls, '/members/promote', { name: self.name }, 500, (a) => a.status === 200 || /can only promote a learner member$/.test(String(a.json?.message ?? '')));
+  const promoted = await etcdCallUntil(admin, tls, 'POST', '/members/promote', { name: self.name }, 500, (a) => a.status === 200 || /can only promote a learner member$/.test(String(a.json?.message ?? '')));
   if ('refused' in promoted) throw new KubeadmError(`error execution phase control-plane-join/etcd: error creating local etcd static pod manifest file: ${promoted.refused}`);
   console.log('[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s');
   const own = etcdTls(j.root, 'etcd/peer');
@@ -189,15 +229,19 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
     await new Promise((r) => setTimeout(r, 250));
   }
 
-  // The kubelet mirrors the new etcd static pod (later joiners find this member through it).
-  const { mirrorPods } = await import('./kubeadm.js');
-  await mirrorPods(j.root, j.node, readKubeconfig(k8s(j.root, 'kubelet.conf')));
+  // The kubelet mirrors the new etcd static pod (later joiners find this member through it); it
+  // keeps trying through a busy API server, as a kubelet does.
+  // (kubeadm.ts imports this module: its helpers come in when they are first needed.)
+  const { fault, mirrorPods, waitReady } = await import('./kubeadm.js');
+  await apiCallUntil(() => mirrorPods(j.root, j.node, readKubeconfig(k8s(j.root, 'kubelet.conf'))), byKubelet ? 240 : 60);
 
-  // mark-control-plane (markcontrolplane.MarkControlPlane): the label; the taints of the config.
+  // mark-control-plane (markcontrolplane.MarkControlPlane, apiclient.PatchNode: retried for the
+  // API call timeout): the label; the taints of the config.
   const taints = j.taints ?? [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }];
-  const patched = await request(admin, 'PATCH', `/api/v1/nodes/${j.node}`, { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } }, spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json');
+  // A try that fails once its member is a voter: the reset that follows must take the member out.
+  if (fault('join-mark-control-plane')) throw new KubeadmError(`error execution phase control-plane-join/mark-control-plane: error applying control-plane label and taints: Patch "https://${endpointHost(String(j.cluster.controlPlaneEndpoint))}:${j.port}/api/v1/nodes/${j.node}?timeout=10s": context deadline exceeded`);
   try {
-    expectOk(patched);
+    await apiCallUntil(async () => expectOk(await request(admin, 'PATCH', `/api/v1/nodes/${j.node}`, { metadata: { labels: { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' } }, spec: { taints: taints.length ? taints : null } }, 'application/merge-patch+json')));
   } catch (error) {
     throw new KubeadmError(`error execution phase control-plane-join/mark-control-plane: error applying control-plane label and taints: ${(error as Error).message}`);
   }
@@ -205,9 +249,47 @@ export async function joinControlPlane(j: ControlPlaneJoin, byKubelet: boolean):
 
   // wait-control-plane: the local API server (WaitControlPlaneClient: admin.conf, local endpoint).
   const local = { ...admin, server: `https://${j.advertise}:${j.port}` };
-  const { waitReady } = await import('./kubeadm.js');
   if (!(await waitReady(local, byKubelet ? 240 : 30))) throw new KubeadmError('error execution phase wait-control-plane: the API server of this control plane is not healthy');
   console.log('[wait-control-plane] The API server is healthy');
+}
+
+/**
+ * reset's remove-etcd-member (etcdphase.RemoveStackedEtcdMemberFromCluster), run while this
+ * node's etcd member still runs: with a local etcd manifest and the cluster reachable through
+ * admin.conf, the member with this node's peer URL leaves the cluster, unless it is the last one.
+ * A failure is a warning and reset goes on, as kubeadm's is (the member must then be removed by
+ * hand: a dead member left among three voters costs the cluster its tolerance for one loss).
+ */
+export async function removeOwnEtcdMember(root: string): Promise<void> {
+  const etcdManifest = k8s(root, 'manifests/etcd.yaml');
+  const apiServerManifest = k8s(root, 'manifests/kube-apiserver.yaml');
+  if (!existsSync(etcdManifest)) {
+    console.log('[reset] No etcd config found. Assuming external etcd\n[reset] Please, manually reset etcd to prevent further issues');
+    return;
+  }
+  // kubeadm reads this node's API endpoint from the cluster (its kube-apiserver pod's annotation).
+  const annotations = existsSync(apiServerManifest) ? ((yaml.load(readFileSync(apiServerManifest, 'utf8')) as Obj)?.metadata?.annotations ?? {}) : {};
+  const endpoint = String(annotations['kubeadm.kubernetes.io/kube-apiserver.advertise-address.endpoint'] ?? '').replace(/:\d+$/, '');
+  if (!existsSync(k8s(root, 'admin.conf')) || !endpoint || !existsSync(pki(root, 'apiserver-etcd-client.crt'))) {
+    console.error('W0000 [reset] Unable to fetch the kubeadm-config ConfigMap from cluster: failed to get config map: no admin.conf or no local API endpoint');
+    return;
+  }
+  const peerURL = memberOf('', endpoint).peerURL;
+  try {
+    const admin = readKubeconfig(k8s(root, 'admin.conf'));
+    const tls = etcdTls(root, 'apiserver-etcd-client');
+    const [first] = await etcdEndpoints(admin, tls);
+    const listed = await call(tls, `${first}/members`, 'GET', undefined, 10_000);
+    const members = (listed.json?.members ?? []) as Member[];
+    const own = members.find((m) => m.peerURL === peerURL);
+    // The last member, or one already gone (ErrNoMemberIDForPeerURL): nothing to remove.
+    if (!own || members.length === 1) return;
+    const removed = await etcdCallUntil(admin, tls, 'DELETE', `/members/${encodeURIComponent(own.name)}`, undefined, 1000, (a) => a.status === 200 || a.status === 404);
+    if ('refused' in removed) throw new Error(`etcdserver: failed to remove member ${own.name}: ${removed.url}: ${removed.refused}`);
+    console.log(`[reset] Removed etcd member ${own.name} (${peerURL}) from the etcd cluster`);
+  } catch (error) {
+    console.error(`W0000 [reset] Failed to remove etcd member: ${(error as Error).message}, please manually remove this etcd member using etcdctl`);
+  }
 }
 
 export const CONTROL_PLANE_DONE = `

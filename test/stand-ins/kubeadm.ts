@@ -17,7 +17,7 @@ import { caCertHash, clientCert, newCsr, newKey, type Ca } from './pki.js';
 import { StatusError, b64, dumpYaml, unb64, type Obj } from './util.js';
 import { detachedJws } from './api-server.js';
 import { memberOf, writeMemberFile } from './etcd.js';
-import { checkEtcd, CONTROL_PLANE_DONE, joinControlPlane, preflightControlPlane, prepareControlPlane, type ControlPlaneJoin } from './kubeadm-join-cp.js';
+import { checkEtcd, CONTROL_PLANE_DONE, joinControlPlane, preflightControlPlane, prepareControlPlane, removeOwnEtcdMember, type ControlPlaneJoin } from './kubeadm-join-cp.js';
 
 const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const DEFAULT_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
@@ -528,9 +528,11 @@ async function joinNode(args: Args): Promise<void> {
   console.log('\nThis node has joined the cluster:\n* Certificate signing request was sent to apiserver and a response was received.\n* The Kubelet was informed of the new secure connection details.');
 }
 
-function reset(args: Args): void {
+async function reset(args: Args): Promise<void> {
   const root = nodeRoot();
   if (!args.flags.has('f') && !args.flags.has('force')) throw new KubeadmError('kubeadm (double): reset without -f asks for confirmation on a terminal; the bootstrap has none');
+  // remove-etcd-member comes before cleanup-node: the leaving member votes on its own removal.
+  await removeOwnEtcdMember(root);
   // The kubelet stops the API server once its static Pod manifest is gone.
   const manifest = k8s(root, 'manifests/kube-apiserver.yaml');
   const node = existsSync(manifest) ? /pi-seed\.io\/stand-in-node: (\S+)/.exec(readFileSync(manifest, 'utf8'))?.[1] ?? basename(root) : basename(root);
@@ -574,7 +576,7 @@ export async function kubeadmMain(argv: string[]): Promise<number> {
     if (verb === 'version') console.log(args.flags.get('o') === 'short' || args.flags.get('output') === 'short' ? VERSION : `kubeadm version: &version.Info{Major:"1", Minor:"37", GitVersion:"${VERSION}"}`);
     else if (verb === 'init') await init(args);
     else if (verb === 'join') await joinNode(args);
-    else if (verb === 'reset') reset(args);
+    else if (verb === 'reset') await reset(args);
     else if (verb === 'token') await token(args);
     else if (verb === 'register-node') await registerNode(nodeRoot(), args.positional[1] ?? basename(nodeRoot()));
     // Anything else is recorded (by the wrapper) and succeeds.
@@ -583,6 +585,8 @@ export async function kubeadmMain(argv: string[]): Promise<number> {
     const e = error as Error;
     if (e instanceof KubeadmError) console.error(e.message);
     else if (e instanceof StatusError) console.error(`error: ${e.message}`);
+    // A network error kubeadm did not wrap (as Go's client reports one): no stack.
+    else if ((e as NodeJS.ErrnoException).code) console.error(`error: ${e.message}`);
     else console.error(`kubeadm (stand-in): ${e.stack ?? e.message}`);
     return 1;
   }

@@ -56,11 +56,14 @@ function credentials(cli: Cli): Credentials {
   return server ? { ...creds, server } : creds;
 }
 
+/** kube-apiserver's --request-timeout default: how long a request without a client timeout may take. */
+const SERVER_REQUEST_TIMEOUT_MS = 60_000;
+
 class Client {
   private crds?: ResourceType[];
   constructor(
     readonly creds: Credentials,
-    private readonly timeoutMs = 10_000,
+    private readonly timeoutMs = SERVER_REQUEST_TIMEOUT_MS,
   ) {}
 
   async call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; obj: Obj }> {
@@ -288,7 +291,9 @@ async function run(cli: Cli): Promise<string> {
     return `${client}Server Version: ${server.obj.gitVersion}\n`;
   }
   if (verb === 'completion') return `# kubectl completion ${rest[0] ?? ''} (stand-in)\n`;
-  const client = new Client(credentials(cli), parseTimeout(opt(cli, '--request-timeout'), 10_000) || 10_000);
+  // kubectl's --request-timeout is 0 (none) by default: a request then ends when the API server
+  // ends it, at its own --request-timeout (1 min by default), so that is the stand-in's bound.
+  const client = new Client(credentials(cli), parseTimeout(opt(cli, '--request-timeout'), SERVER_REQUEST_TIMEOUT_MS) || SERVER_REQUEST_TIMEOUT_MS);
   const namespace = flag(cli, '--all-namespaces') ? undefined : opt(cli, '--namespace') ?? 'default';
   const nsOf = (t: ResourceType) => (t.namespaced ? namespace : undefined);
   switch (verb) {
