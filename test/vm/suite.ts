@@ -158,7 +158,7 @@ async function main(): Promise<number> {
   // The HA scenario (test/vm/ha.ts) on the same base image, in what is left of the time bound.
   if (SCENARIOS.includes('ha')) {
     await haScenario({ base, work: join(work, 'ha'), logs: join(LOGS, 'ha'), checks, timings, cleanups, ns: `pisvm-${RUN_ID}`, desktop: DESKTOP, accel, cpu: CPU, memoryMiB: MEMORY_MIB, cli: CLI });
-  } else checks.skip('HA scenario', 'not in PI_SEED_VM_SCENARIOS (it takes about 30 min on 2 cores under TCG; see docs/testing.md)');
+  } else checks.skip('HA scenario', 'not in PI_SEED_VM_SCENARIOS (it takes about 20 min on 2 cores under TCG; see docs/testing.md)');
   return checks.failed.length;
 }
 
