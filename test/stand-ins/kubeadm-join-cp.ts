@@ -124,11 +124,11 @@ function manifest(j: ControlPlaneJoin, name: string, version: string, command: s
  * tries again every second, for up to timeouts.kubernetesAPICall (1 min by default); a refusal
  * (a 4xx Status) ends it at once. The last error is what the caller reports.
  */
-export async function apiCallUntil<T>(call: () => Promise<T>, seconds = 60): Promise<T> {
+export async function apiCallUntil<T>(attempt: () => Promise<T>, seconds = 60): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     try {
-      return await call();
+      return await attempt();
     } catch (error) {
       const transient = error instanceof StatusError ? error.code >= 500 || error.code === 429 : !(error instanceof KubeadmError);
       if (!transient || Date.now() > deadline) throw error;
@@ -275,8 +275,16 @@ export async function removeOwnEtcdMember(root: string): Promise<void> {
     return;
   }
   const peerURL = memberOf('', endpoint).peerURL;
+  const admin = readKubeconfig(k8s(root, 'admin.conf'));
+  // reset reads the cluster's configuration first, with one request: without it (the API server
+  // down or gone) there is no member to remove, and reset goes on at once.
+  const configPath = '/api/v1/namespaces/kube-system/configmaps/kubeadm-config';
+  const config = await request(admin, 'GET', configPath).then((r) => (r.status === 200 ? '' : `${r.status}`), (e: Error) => e.message);
+  if (config) {
+    console.error(`W0000 [reset] Unable to fetch the kubeadm-config ConfigMap from cluster: failed to get config map: Get "${admin.server}${configPath}?timeout=10s": ${config}`);
+    return;
+  }
   try {
-    const admin = readKubeconfig(k8s(root, 'admin.conf'));
     const tls = etcdTls(root, 'apiserver-etcd-client');
     const [first] = await etcdEndpoints(admin, tls);
     const listed = await call(tls, `${first}/members`, 'GET', undefined, 10_000);
