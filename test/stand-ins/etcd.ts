@@ -97,7 +97,7 @@ export function call(tls: Tls, url: string, method: string, body?: unknown, time
  * CPU-starved VMs answers a peer in seconds, not milliseconds; real etcd is not what is slow there).
  */
 const SCALE = Math.max(1, Number(process.env.PI_SEED_ETCD_TIMEOUT_SCALE ?? 1) || 1);
-export const PEER_TIMEOUT_MS = { replicate: 1500 * SCALE, revision: 800 * SCALE, snapshot: 1500 * SCALE };
+const PEER_TIMEOUT_MS = { replicate: 1500 * SCALE, revision: 800 * SCALE, snapshot: 1500 * SCALE };
 
 /**
  * Waits for the peers' answers only until `needed` of them count (`counts`), as a raft leader

@@ -124,18 +124,20 @@ function manifest(j: ControlPlaneJoin, name: string, version: string, command: s
  * tries again every second, for up to timeouts.kubernetesAPICall (1 min by default); a refusal
  * (a 4xx Status) ends it at once. The last error is what the caller reports.
  */
-export async function apiCallUntil<T>(attempt: () => Promise<T>, seconds = 60): Promise<T> {
+export async function apiCallUntil<T>(attempt: () => Promise<T>, seconds = 60, pauseMs = 1000): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     try {
       return await attempt();
     } catch (error) {
-      const transient = error instanceof StatusError ? error.code >= 500 || error.code === 429 : !(error instanceof KubeadmError);
-      if (!transient || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 1000));
+      if (!transientApiError(error) || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, pauseMs));
     }
   }
 }
+
+/** A server error, or no answer at all (a timeout, a refused connection): worth another try. */
+export const transientApiError = (error: unknown) => (error instanceof StatusError ? error.code >= 500 || error.code === 429 : !(error instanceof KubeadmError));
 
 /**
  * etcdutil's NewFromCluster: the etcd mirror pods' advertise-client-urls annotations (retried as
@@ -150,8 +152,9 @@ async function etcdEndpoints(admin: Credentials, tls: Tls): Promise<string[]> {
   // etcdutil's Sync retries with its etcd backoff (about 50 s in all) until one endpoint answers.
   const deadline = Date.now() + 50_000;
   let last = '';
+  urls.sort();
   for (;;) {
-    for (const url of urls.sort()) {
+    for (const url of urls) {
       const listed = await call(tls, `${url}/members`, 'GET', undefined, 10_000).catch((e: Error) => ({ status: 0, json: { message: e.message } }));
       if (listed.status === 200) {
         const synced = ((listed.json.members ?? []) as Member[]).filter((m) => m.name && !m.isLearner).map((m) => m.clientURL);

@@ -17,7 +17,7 @@ import { caCertHash, clientCert, newCsr, newKey, type Ca } from './pki.js';
 import { StatusError, b64, dumpYaml, unb64, type Obj } from './util.js';
 import { detachedJws } from './api-server.js';
 import { memberOf, writeMemberFile } from './etcd.js';
-import { checkEtcd, CONTROL_PLANE_DONE, joinControlPlane, preflightControlPlane, prepareControlPlane, removeOwnEtcdMember, type ControlPlaneJoin } from './kubeadm-join-cp.js';
+import { apiCallUntil, checkEtcd, CONTROL_PLANE_DONE, joinControlPlane, preflightControlPlane, prepareControlPlane, removeOwnEtcdMember, transientApiError, type ControlPlaneJoin } from './kubeadm-join-cp.js';
 
 const TOKEN = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const DEFAULT_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
@@ -492,21 +492,12 @@ async function joinNode(args: Args): Promise<void> {
   if (fault('join-kubelet-start')) throw new KubeadmError('error execution phase kubelet-start: timed out waiting for the condition');
   // The kubelet retries its bootstrap through a timeout or a server error, and kubeadm waits for
   // it up to its TLS bootstrap timeout (5 min); a refusal (401, 403, 4xx) ends it here at once.
-  const tlsDeadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      await tlsBootstrap(root, bootstrap, node);
-      break;
-    } catch (e) {
-      const transient = (e instanceof StatusError && e.code >= 500) || (!(e instanceof StatusError) && !(e instanceof KubeadmError));
-      if (transient && Date.now() < tlsDeadline) {
-        await new Promise((r) => setTimeout(r, 2000));
-        continue;
-      }
-      if (transient) throw new KubeadmError('error execution phase kubelet-start: timed out waiting for the condition');
-      if (e instanceof StatusError) throw new KubeadmError(`error execution phase kubelet-start: the kubelet's TLS bootstrap failed: ${e.message}`);
-      throw e;
-    }
+  try {
+    await apiCallUntil(() => tlsBootstrap(root, bootstrap, node), 300, 2000);
+  } catch (e) {
+    if (transientApiError(e)) throw new KubeadmError('error execution phase kubelet-start: timed out waiting for the condition');
+    if (e instanceof StatusError) throw new KubeadmError(`error execution phase kubelet-start: the kubelet's TLS bootstrap failed: ${e.message}`);
+    throw e;
   }
   writeKubeconfig(root, 'kubelet.conf', kubeconfigYaml({ server: insecure.server, caPem: insecure.caPem, user: 'default-auth', clusterName: 'default-cluster', certFile: KUBELET_CLIENT, keyFile: KUBELET_CLIENT }));
   rmSync(k8s(root, 'bootstrap-kubelet.conf'), { force: true });
