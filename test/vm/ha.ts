@@ -250,7 +250,8 @@ export async function haScenario(ctx: HaContext): Promise<void> {
           await vm(initNode.name).waitSerial('join scripts published', CONSOLE.published, 20 * MIN);
           publishedAt = Date.now();
           timings.note(`  HA ${initNode.name}: power-on to join scripts published`, (Date.now() - initOn) / 1000);
-          await vm(initNode.name).waitSerial('phase ready', CONSOLE.phase(initNode.name, 'ready'), 10 * MIN);
+          // Its add-ons follow: MetalLB's controller is Available only once the worker has joined.
+          await vm(initNode.name).waitSerial('phase ready', CONSOLE.phase(initNode.name, 'ready'), 20 * MIN);
           timings.note(`  HA ${initNode.name}: power-on to ready`, (Date.now() - initOn) / 1000);
         })(),
       ]);
