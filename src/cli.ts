@@ -19,6 +19,7 @@ const EXIT_CODES = {
   build: ['0  written, or already up to date', '1  invalid cluster.yaml or secrets; with --check: something would change'],
   diff: ['0  build would change nothing', '1  build would change files, or the input is invalid'],
   status: ['0  the API server answered (with --watch: the last refresh did)', '1  invalid input, no secrets, or the API server did not answer or was not this cluster\'s'],
+  plan: ['0  the cluster matches cluster.yaml', '1  something differs, invalid input, or the API server did not answer'],
   kubeconfig: ['0  the kubeconfig was written', '1  invalid input or no cluster.secrets.yaml (run build first)'],
   write: ['0  written (or planned, with --dry-run)', '1  invalid input, or the folder is not a boot partition'],
   bake: ['0  every image was written', '1  invalid input, a bad image, an existing output without --force, a full disk'],
@@ -131,6 +132,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       async (args) => {
         const { runStatus } = await import('./commands/status.js');
         exitCode = await runStatus({ config: args.config, json: args.json, watch: args.watch, server: args.server }, io);
+      },
+    )
+    .command(
+      'plan',
+      'show what differs between cluster.yaml and the running cluster (nodes to register, remove or label; a version change)',
+      (y) =>
+        y
+          .option('config', configOption)
+          .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
+          .option('server', serverOption).example('$0 plan', 'what differs, in the order it would change').example('$0 plan --json', 'for scripts').epilogue(exitEpilogue('plan')),
+      async (args) => {
+        const { runPlan } = await import('./commands/plan.js');
+        exitCode = await runPlan({ config: args.config, json: args.json, server: args.server }, io);
       },
     )
     .command(

@@ -151,6 +151,22 @@ export const msg = {
   apiServerFailed: (url: string, detail: string) =>
     error('api-server-failed', `the API server at ${url} answered with an error: ${detail}`, 'try again; if it persists, look at the control plane\'s kube-apiserver log (crictl logs)'),
 
+  // --- day 2: plan and apply (docs/day-2.md) ---
+  dayTwoNoInitNode: (node: string) =>
+    error('day2-no-init-node', `the cluster has no Node ${node}, the control plane that runs kubeadm init`, 'boot it first (pi-seed status shows how far it got), or check that --server and cluster.secrets.yaml are this cluster\'s'),
+  dayTwoMixedVersions: (versions: readonly string[]) =>
+    error('day2-mixed-versions', `the control planes run different Kubernetes minors (${versions.join(', ')})`, 'finish the upgrade that was started (kubeadm upgrade node on the ones behind) before pi-seed changes anything'),
+  dayTwoVersionChange: (running: string, wanted: string) =>
+    error('day2-version-change', `the cluster runs Kubernetes ${running} and cluster.yaml says ${wanted}: pi-seed does not upgrade or downgrade Kubernetes yet`, `set kubernetes.version back to "${running}" to add or remove nodes now; upgrades come with a later pi-seed (kubeadm's documented upgrade, one minor at a time)`),
+  dayTwoRoleChange: (node: string, running: string, wanted: string) =>
+    error('day2-role-change', `${node} is a ${running} in the cluster but a ${wanted} in cluster.yaml`, `a node cannot change its role: give it back its role, or remove it and add it under a new name`),
+  dayTwoAddControlPlane: (node: string) =>
+    error('day2-add-control-plane', `${node} is a new control plane: pi-seed cannot add a control plane to a running cluster yet`, 'the running control planes\' keepalived and etcd would need to learn of it; list it as a worker, or leave it out for now'),
+  dayTwoRemoveControlPlane: (node: string) =>
+    error('day2-remove-control-plane', `the control plane ${node} is not in cluster.yaml: pi-seed cannot remove a control plane yet`, `put ${node} back into cluster.yaml; removing a control plane needs its etcd member removed first (kubeadm reset on it does that)`),
+  dayTwoNoToken: (node: string) =>
+    error('day2-no-token', `cluster.secrets.yaml has no bootstrap token for ${node}, a node of cluster.yaml the cluster does not know yet`, `run \`pi-seed build --node ${node}\` first: it creates the token and ${node}'s card`),
+
   // --- command line ---
   unknownNode: (name: string, known: string[], suggestion?: string) =>
     error('unknown-node', `no node named ${JSON.stringify(name)} in the cluster${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ''}`, `known nodes: ${known.join(', ')}`),

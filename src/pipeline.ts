@@ -7,7 +7,7 @@ import { type ClusterPlan, type ClusterTrust, planCluster } from './plan/plan.js
 import { chosenNodes, renderCluster } from './render/index.js';
 import { NODE_KEY_FILE } from './render/user-data.js';
 import { nodeKeyFile } from './render/key-file.js';
-import { type ClusterSecrets, caCertHash } from './secrets/cluster-secrets.js';
+import { type ClusterSecrets, caCertHash, generationOf } from './secrets/cluster-secrets.js';
 import { closest } from './suggest.js';
 import { type Source } from './load/source.js';
 import { validateFile } from './validate/index.js';
@@ -33,10 +33,10 @@ export function selectNodes(plan: ClusterPlan, names: readonly string[]): Diagno
     .map((name) => ({ ...msg.unknownNode(name, known, closest(name, known)), path: ['nodes'] }));
 }
 
-/** The public half of the cluster CA, which the rendered files carry. */
+/** What the rendered files take from the secrets: the public half of the cluster CA, the nodes' generations. */
 export function clusterTrust(secrets: ClusterSecrets): ClusterTrust {
   const caCertificate = secrets.certificateAuthorities.cluster.certificate;
-  return { caCertificate, caCertHash: caCertHash(caCertificate) };
+  return { caCertificate, caCertHash: caCertHash(caCertificate), generationOf: (node) => generationOf(secrets, node) };
 }
 
 /** Lines of out/.gitignore: node keys must never be committed. */

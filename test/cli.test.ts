@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { REPO, seedWorkspace } from './helpers.js';
 
 const CLI = join(REPO, 'bin', 'pi-seed.js');
-const COMMANDS = ['init', 'validate', 'build', 'write', 'bake', 'diff', 'status'];
+const COMMANDS = ['init', 'validate', 'build', 'write', 'bake', 'diff', 'status', 'plan'];
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 

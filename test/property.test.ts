@@ -84,6 +84,28 @@ test('random valid clusters validate and build deterministically', () => {
   );
 });
 
+test('a node\'s instance-id is its identity: edits of cluster.yaml keep it, only a new generation changes it', () => {
+  const instanceIds = (files: ReturnType<typeof rendered>['files']) =>
+    new Map([...files].filter(([path]) => path.endsWith('/meta-data')).map(([path, file]) => [path, /^instance-id: (.*)$/m.exec(String(file.content))![1]!]));
+  fc.assert(
+    fc.property(validCluster, fc.boolean(), fc.boolean(), (cluster, ipv6, demo) => {
+      const before = instanceIds(rendered(cluster).files);
+      // Other settings, and a node added: every id there before stays.
+      const spare = formatIPv4(parseIPv4(cluster.nodes[cluster.nodes.length - 1]!.address)! + 1);
+      const edited = { ...cluster, network: { ...cluster.network, ipv6 }, addons: { demo }, nodes: [...cluster.nodes, { name: 'zz-added', role: 'worker', address: spare, board: 'pi4' as const, memory: '2GB' }] };
+      const after = instanceIds(rendered(edited).files);
+      for (const [path, id] of before) assert.is(after.get(path), id, path);
+      assert.is(new Set(after.values()).size, after.size, 'every node has an id of its own');
+      // A replaced node (the next generation) gets a new id, and no other node does.
+      const first = cluster.nodes[0]!.name;
+      const trust = { ...fixtureTrust(), generationOf: (node: string) => (node === first ? 2 : 1) };
+      const replaced = instanceIds(publicTree(planCluster(validateText('cluster.yaml', yaml.dump(cluster)).spec!), trust));
+      for (const [path, id] of before) assert.is(replaced.get(path) === id, path !== `${first}/meta-data`, path);
+    }),
+    { numRuns: 20 },
+  );
+});
+
 testNeeding('random valid clusters pass the cloud-init schemas', missingSchema(CLOUD_CONFIG) ?? missingSchema(NETWORK_CONFIG), () => {
   const cloudConfig = cloudInitValidator(CLOUD_CONFIG);
   const networkConfig = cloudInitValidator(NETWORK_CONFIG);

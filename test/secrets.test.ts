@@ -14,6 +14,7 @@ import {
   caCertHash,
   createSecrets,
   formatSecretBundle,
+  generationOf,
   loadOrCreateSecrets,
   parseSecretBundle,
   parseSecrets,
@@ -134,6 +135,11 @@ test('the file text reads back to the same secrets, and pkiFiles names kubeadm\'
   for (const f of pkiFiles(secrets)) assert.ok(f.content.endsWith('-----\n'), f.path);
   assert.is(pkiFiles(secrets)[0]!.content, secrets.certificateAuthorities.cluster.certificate);
   assert.not.match(text, /clusterKey/);
+  assert.not.match(text, /generations/, 'no node past its first generation: no generations key');
+  const replaced = { ...secrets, generations: { work01: 3 } };
+  assert.equal(parseSecrets('x', secretsText(replaced)), replaced);
+  assert.is(generationOf(replaced, 'work01'), 3);
+  assert.is(generationOf(replaced, 'work02'), 1);
 });
 
 // --- damaged, foreign and old files --------------------------------------------------------------
@@ -153,6 +159,10 @@ const DAMAGE: Array<{ name: string; text: string; code: string; what: RegExp }> 
   { name: 'swapped CAs', text: dump({ ...doc(), certificateAuthorities: { ...doc().certificateAuthorities, cluster: doc().certificateAuthorities.etcd } }), code: 'secrets-damaged', what: /certificateAuthorities\.cluster\.certificate is not the CA "kubernetes"/ },
   { name: 'a mismatched service-account key', text: dump({ ...doc(), serviceAccount: { ...doc().serviceAccount, publicKey: other.serviceAccount.publicKey } }), code: 'secrets-damaged', what: /serviceAccount\.publicKey is not the public half/ },
   { name: 'garbage in a key', text: good.replace(/(privateKey: \|\n\s+-----BEGIN PRIVATE KEY-----\n\s+)\S+/, '$1AAAA'), code: 'secrets-damaged', what: /does not parse as a PRIVATE KEY/ },
+  { name: 'generations not a mapping', text: dump({ ...doc(), generations: [2] }), code: 'secrets-damaged', what: /generations is not a mapping/ },
+  { name: 'a generation of 1 (the default, never written)', text: dump({ ...doc(), generations: { work01: 1 } }), code: 'secrets-damaged', what: /generations\.work01 is not a whole number from 2 up/ },
+  { name: 'a fractional generation', text: dump({ ...doc(), generations: { work01: 2.5 } }), code: 'secrets-damaged', what: /generations\.work01 is not a whole number/ },
+  { name: 'a generation as text', text: dump({ ...doc(), generations: { work01: '2' } }), code: 'secrets-damaged', what: /generations\.work01 is not a whole number/ },
   { name: 'empty', text: '', code: 'secrets-damaged', what: /not a mapping/ },
   { name: 'not YAML', text: 'bootstrapTokens: [unclosed\n', code: 'secrets-unreadable', what: /not YAML/ },
   { name: 'a list', text: '- a\n- b\n', code: 'secrets-damaged', what: /not a mapping/ },

@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { caCertHash, readSecrets } from '../src/secrets/cluster-secrets.js';
 import { REPO, builtSeedWorkspace } from './helpers.js';
 import { SimCluster, canUseNetns, waitFor, type SimNode } from './sim/cluster-sim.js';
@@ -100,6 +101,22 @@ scenario('workers booted first wait, then join through the API server; RBAC, tok
     const nodes = sim.exec('desk', ['kubectl', '--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'name']);
     assert.is(nodes.code, 0, nodes.stderr);
     assert.equal(nodes.stdout.trim().split('\n').sort(), ['node/mas01', 'node/work01', 'node/work02']);
+
+    // Day 2 (docs/day-2.md): the formed cluster matches cluster.yaml; a worker added to it (and
+    // built: its token) is a node to register; the plan is read through the API server as status is.
+    const settled = sim.exec('desk', [process.execPath, CLI, 'plan', '--config', config, '--json']);
+    const formedPlan = JSON.parse(settled.stdout) as { changes: Array<{ action: string; node: string }>; problems: unknown[] };
+    assert.equal([formedPlan.changes, formedPlan.problems], [[], []], settled.stdout + settled.stderr);
+    assert.is(settled.code, 0);
+    const grown = yaml.load(readFileSync(config, 'utf8')) as { nodes: unknown[] };
+    grown.nodes.push({ name: 'work03', role: 'worker', address: '192.168.1.104', board: 'pi4', memory: '4GB' });
+    writeFileSync(config, yaml.dump(grown));
+    const built = sim.exec('desk', [process.execPath, CLI, 'build', '--config', config, '--node', 'work03', '--out', join(sim.work, 'grown-out')]);
+    assert.is(built.code, 0, built.stderr);
+    const grownPlan = sim.exec('desk', [process.execPath, CLI, 'plan', '--config', config]);
+    assert.is(grownPlan.code, 1, grownPlan.stdout + grownPlan.stderr);
+    assert.match(grownPlan.stdout, /^  \+ register work03 \(worker\)/m);
+    assert.equal(grownPlan.stdout.split('\n').filter((l) => /^  [-+~] /.test(l)).length, 1, grownPlan.stdout);
 
     // Secrets: moved off the FAT partition, root only; nothing else repeated.
     for (const node of NODES.map((n) => n.name)) {

@@ -67,8 +67,8 @@ export interface ClusterObjects {
   endpoint: ConfigMapLike | null;
 }
 
-/** Lists the Nodes and the pi-seed reports (and, with `endpoint`, that ConfigMap); throws ApiUnavailable. */
-export async function readClusterObjects(target: ApiTarget, endpoint = false): Promise<ClusterObjects> {
+/** The typed clients for `target`, each request bounded by its own deadline. */
+export async function apiClients(target: ApiTarget) {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   const user = userName(target.cluster);
@@ -78,7 +78,6 @@ export async function readClusterObjects(target: ApiTarget, endpoint = false): P
     contexts: [{ name: user, cluster: target.cluster, user }],
     currentContext: user,
   });
-  const api = kc.makeApiClient(k8s.CoreV1Api);
   const timeoutMs = target.timeoutMs ?? REQUEST_TIMEOUT_MS;
   // client-node passes the request's signal to fetch: each request gets its own deadline.
   const pass = <T>(value: T) => new k8s.Observable(Promise.resolve(value));
@@ -86,6 +85,12 @@ export async function readClusterObjects(target: ApiTarget, endpoint = false): P
     middleware: [{ pre: (context: RequestContext) => (context.setSignal(AbortSignal.timeout(timeoutMs)), pass(context)), post: pass }],
     middlewareMergeStrategy: 'append' as const,
   };
+  return { core: kc.makeApiClient(k8s.CoreV1Api), rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api), bounded, timeoutMs };
+}
+
+/** Lists the Nodes and the pi-seed reports (and, with `endpoint`, that ConfigMap); throws ApiUnavailable. */
+export async function readClusterObjects(target: ApiTarget, endpoint = false): Promise<ClusterObjects> {
+  const { core: api, bounded, timeoutMs } = await apiClients(target);
   try {
     const nodes = await api.listNode({}, bounded);
     const reports = await api.listNamespacedConfigMap({ namespace: REPORT_NAMESPACE, labelSelector: REPORT_LABEL }, bounded);

@@ -28,6 +28,8 @@ export interface ClusterTrust {
   caCertificate: string;
   /** kubeadm's pin: "sha256:" + hex SHA-256 of the CA's SubjectPublicKeyInfo. */
   caCertHash: string;
+  /** Each node's generation (1 unless `pi-seed replace` raised it): part of its instance-id. */
+  generationOf: (node: string) => number;
 }
 
 export interface ClusterPlan {

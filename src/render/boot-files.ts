@@ -1,19 +1,20 @@
 // meta-data and cmdline.txt, and the per-cluster ssh_config.
-import { createHash } from 'node:crypto';
 import { type ClusterPlan, type PlannedNode } from '../plan/plan.js';
 import { renderTemplate } from './templates.js';
 import { toYaml } from './yaml.js';
 
 /**
- * The instance-id is derived from the node's other files: cloud-init re-runs its per-instance
- * modules when the id changes (a changed config) and not when it stays (an unchanged one).
+ * The instance-id names the board's identity, not its files: the cluster, the node and the
+ * node's generation. cloud-init re-runs its per-instance modules (SSH host keys, users, the
+ * bootstrap's first start) only when the id changes, so files copied again onto a running board
+ * after an edit of cluster.yaml change nothing there; a new generation (`pi-seed replace`) is a
+ * new machine (docs/day-2.md).
  */
-export function metaData(node: PlannedNode, contentOf: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const content of contentOf) hash.update(content).update('\0');
-  const id = `pi-seed-${node.name}-${hash.digest('hex').slice(0, 16)}`;
-  return toYaml({ 'instance-id': id, 'local-hostname': node.name });
+export function metaData(plan: ClusterPlan, node: PlannedNode, generation: number): string {
+  return toYaml({ 'instance-id': instanceId(plan.cluster.name, node.name, generation), 'local-hostname': node.name });
 }
+
+export const instanceId = (cluster: string, node: string, generation: number): string => `pi-seed-${cluster}-${node}-${generation}`;
 
 /** One line, newline-terminated: the release's own line plus pi-seed's flags (docs/cmdline.md). */
 export function cmdline(plan: ClusterPlan): string {

@@ -14,7 +14,7 @@ export function renderNode(plan: ClusterPlan, node: PlannedNode, trust: ClusterT
   return new Map([
     ['user-data', user],
     ['network-config', network],
-    ['meta-data', metaData(node, [user, network])],
+    ['meta-data', metaData(plan, node, trust.generationOf(node.name))],
     // The file the release's firmware reads: cmdline.txt, or current/cmdline.txt on A/B boot.
     [plan.os.cmdlineFile, boot],
   ]);

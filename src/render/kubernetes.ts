@@ -146,22 +146,37 @@ const managedBy = { 'app.kubernetes.io/managed-by': 'pi-seed' };
 export function piSeedNamespace(plan: ClusterPlan, trust: ClusterTrust): string {
   return toYamlDocuments([
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: PI_SEED_NAMESPACE, labels: managedBy } },
-    ...plan.joiners.map((node) => ({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: `join-${node.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, 'pi-seed.io/join-script': '', [NODE_LABEL]: node.name } },
-      binaryData: { 'join-configuration.yaml': Buffer.from(joinConfiguration(plan, trust, node)).toString('base64') },
-    })),
-    ...plan.nodes.map((node) => ({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: `report-${node.name}`, namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, [REPORT_LABEL]: '', [NODE_LABEL]: node.name } },
-      data: { role: node.role },
-    })),
+    ...plan.joiners.map((node) => joinScriptConfigMap(plan, trust, node)),
+    ...plan.nodes.map((node) => reportConfigMap(node)),
     ...(plan.virtualIP
       ? [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: ENDPOINT_CONFIGMAP, namespace: PI_SEED_NAMESPACE, labels: managedBy }, data: { address: plan.virtualIP.address } }]
       : []),
   ]);
+}
+
+export const JOIN_SCRIPT_LABEL = 'pi-seed.io/join-script';
+export const joinScriptName = (node: string): string => `join-${node}`;
+export const reportName = (node: string): string => `report-${node}`;
+export const nodeAccessName = (node: string): string => `pi-seed:node:${node}`;
+
+/** A joining node's join script, without the versions (the init node, or `apply`, adds them). */
+export function joinScriptConfigMap(plan: ClusterPlan, trust: ClusterTrust, node: PlannedNode) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: joinScriptName(node.name), namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, [JOIN_SCRIPT_LABEL]: '', [NODE_LABEL]: node.name } },
+    binaryData: { 'join-configuration.yaml': Buffer.from(joinConfiguration(plan, trust, node)).toString('base64') },
+  };
+}
+
+/** A node's report as published: its role only (a report without a phase is pending). */
+export function reportConfigMap(node: PlannedNode) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: reportName(node.name), namespace: PI_SEED_NAMESPACE, labels: { ...managedBy, [REPORT_LABEL]: '', [NODE_LABEL]: node.name } },
+    data: { role: node.role },
+  };
 }
 
 /**
@@ -171,33 +186,34 @@ export function piSeedNamespace(plan: ClusterPlan, trust: ClusterTrust): string 
  */
 export function clusterAccess(plan: ClusterPlan, tokens: ReadonlyMap<string, string>): string {
   // The init node reports with admin.conf from the start: only joining nodes need a Role.
-  return toYamlDocuments(
-    plan.joiners.flatMap((node) => {
-      const name = `pi-seed:node:${node.name}`;
-      const subjects = [
-        { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:bootstrap:${tokenFor(tokens, node.name).split('.')[0]}` },
-        { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:node:${node.name}` },
-      ];
-      return [
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'Role',
-          metadata: { name, namespace: PI_SEED_NAMESPACE, labels: managedBy },
-          rules: [
-            { apiGroups: [''], resources: ['configmaps'], resourceNames: [`join-${node.name}`], verbs: ['get'] },
-            { apiGroups: [''], resources: ['configmaps'], resourceNames: [`report-${node.name}`], verbs: ['get', 'patch', 'update'] },
-          ],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'RoleBinding',
-          metadata: { name, namespace: PI_SEED_NAMESPACE, labels: managedBy },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-          subjects,
-        },
-      ];
-    }),
-  );
+  return toYamlDocuments(plan.joiners.flatMap((node) => nodeAccess(node.name, tokenFor(tokens, node.name).split('.')[0]!)));
+}
+
+/** One joining node's Role and RoleBinding: its token id's user and, after the join, its kubelet. */
+export function nodeAccess(node: string, tokenId: string) {
+  const name = nodeAccessName(node);
+  const subjects = [
+    { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:bootstrap:${tokenId}` },
+    { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: `system:node:${node}` },
+  ];
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace: PI_SEED_NAMESPACE, labels: managedBy },
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [joinScriptName(node)], verbs: ['get'] },
+        { apiGroups: [''], resources: ['configmaps'], resourceNames: [reportName(node)], verbs: ['get', 'patch', 'update'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name, namespace: PI_SEED_NAMESPACE, labels: managedBy },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects,
+    },
+  ];
 }
 
 export const METALLB_POOL_NAME = 'pi-seed-pool';

@@ -33,6 +33,11 @@ export interface ClusterSecrets {
   /** Worker name → kubeadm bootstrap token. */
   bootstrapTokens: Readonly<Record<string, string>>;
   /**
+   * Node name → its generation, for nodes past their first (a missing node is generation 1).
+   * Only `pi-seed replace` raises it: it is part of the node's instance-id (docs/day-2.md).
+   */
+  generations?: Readonly<Record<string, number>>;
+  /**
    * The examples' committed secrets (scripts/make-test-secrets.mjs): keys anyone can read, so
    * the examples' outputs are reproducible. Every command that writes cards from them warns.
    */
@@ -113,6 +118,7 @@ export function parseSecrets(path: string, text: string): ClusterSecrets {
     ids.set(tokenId(token), node);
     bootstrapTokens[node] = token;
   }
+  const generations = readGenerations(path, doc.generations);
   const cas = doc.certificateAuthorities;
   if (!isMapping(cas)) throw new ProblemError(msg.secretsDamaged(path, 'certificateAuthorities is missing'));
   const [cluster, frontProxy, etcd] = CAS.map((ca) => readCa(path, cas, ca.key, ca.commonName)) as [CertificateAuthority, CertificateAuthority, CertificateAuthority];
@@ -125,9 +131,25 @@ export function parseSecrets(path: string, text: string): ClusterSecrets {
     certificateAuthorities: { cluster, frontProxy, etcd },
     serviceAccount: { publicKey: sa.publicKey as string, privateKey: sa.privateKey as string },
     bootstrapTokens,
+    ...(generations ? { generations } : {}),
     ...(doc.publicTestKeys === true ? { publicTestKeys: true as const } : {}),
   };
 }
+
+/** `generations` is optional; each value a whole number from 2 up (1 is the default, not written). */
+function readGenerations(path: string, value: unknown): Record<string, number> | undefined {
+  if (value === undefined) return undefined;
+  if (!isMapping(value)) throw new ProblemError(msg.secretsDamaged(path, 'generations is not a mapping of node names to numbers'));
+  const generations: Record<string, number> = {};
+  for (const [node, generation] of Object.entries(value)) {
+    if (typeof generation !== 'number' || !Number.isSafeInteger(generation) || generation < 2) throw new ProblemError(msg.secretsDamaged(path, `generations.${node} is not a whole number from 2 up`));
+    generations[node] = generation;
+  }
+  return generations;
+}
+
+/** A node's generation: 1 until `pi-seed replace` raises it. */
+export const generationOf = (secrets: ClusterSecrets, node: string): number => secrets.generations?.[node] ?? 1;
 
 const spkiDer = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
 
@@ -155,6 +177,7 @@ export function secretsText(secrets: ClusterSecrets): string {
     kind: SECRETS_KIND,
     ...(secrets.publicTestKeys ? { publicTestKeys: true } : {}),
     bootstrapTokens: secrets.bootstrapTokens,
+    ...(secrets.generations && Object.keys(secrets.generations).length > 0 ? { generations: secrets.generations } : {}),
     certificateAuthorities: secrets.certificateAuthorities,
     serviceAccount: secrets.serviceAccount,
   };
