@@ -97,7 +97,8 @@ const HA_CONSOLE = {
   // keepalived's own log (--log-console in the test image): "(pi_seed_api) Entering MASTER STATE".
   vrrpState: /\((\S+)\) Entering (MASTER|BACKUP|FAULT) STATE/g,
   // The kubelet stand-in's heartbeat (test/vm/guest/kubelet-stand-in).
-  heartbeat: /^kubelet \(stand-in\): heartbeat (\d+) (\S+) (\S+) HTTP (\d+)$/gm,
+  // On the console behind the journal's "kubelet-stand-in[pid]: " prefix, so not anchored at ^.
+  heartbeat: /kubelet \(stand-in\): heartbeat (\d+) (\S+) (\S+) HTTP (\d+)$/gm,
   initAny: /^pi-seed-double: kubeadm init /m,
   joinConfig: new RegExp(`^pi-seed-double: kubeadm join --config ${escape(JOIN_CONFIG)} \\(exit 0\\)$`, 'm'),
 };
@@ -179,7 +180,13 @@ export async function haScenario(ctx: HaContext): Promise<void> {
   const worker = nodes.find((n) => n.role === 'worker')!;
   const joiners = nodes.filter((n) => n !== initNode);
   const endpoint = `${vip}:6443`;
-  const byAddress = (ips: string[] | undefined) => controlPlanes.find((n) => (ips ?? []).includes(n.address))?.name;
+  // Every API server's certificate names every control plane (the certSANs pi-seed gives kubeadm),
+  // so which one answered is the first of them in the certificate: kubeadm lists the service IP,
+  // then the node's own advertise address, then the certSANs (certs' GetAPIServerAltNames).
+  const byAddress = (ips: string[] | undefined) => {
+    const own = (ips ?? []).find((ip) => controlPlanes.some((n) => n.address === ip));
+    return controlPlanes.find((n) => n.address === own)?.name;
+  };
   const outDir = join(ctx.work, 'out');
 
   await timings.phase('HA: pi-seed build (3 control planes, 1 worker)', () => {
@@ -253,6 +260,8 @@ export async function haScenario(ctx: HaContext): Promise<void> {
           // Its add-ons follow: MetalLB's controller is Available only once the worker has joined.
           await vm(initNode.name).waitSerial('phase ready', CONSOLE.phase(initNode.name, 'ready'), 20 * MIN);
           timings.note(`  HA ${initNode.name}: power-on to ready`, (Date.now() - initOn) / 1000);
+          // Its final report follows phase ready; the console checks below count its finish.
+          await vm(initNode.name).waitSerial('bootstrap finished', CONSOLE.bootstrapDone, 4 * MIN);
         })(),
       ]);
       await Promise.all(
