@@ -2,7 +2,6 @@
 // server as a short-lived admin (as status does), in the order a change would be made. Exit 0:
 // nothing to do; 1: changes, problems, or no answer (like diff). docs/day-2.md.
 import { EXIT_INVALID, EXIT_OK, type Io } from '../cli-io.js';
-import { type Problem } from '../diagnostics.js';
 import { observe } from '../day2/observe.js';
 import { formatPlan, planJson } from '../day2/format.js';
 import { formatProblem, reportingProblems } from '../emit/problem-error.js';
@@ -31,7 +30,7 @@ export function runPlan(options: PlanOptions, io: Io): Promise<number> {
     }
     const { plan } = observed;
     io.out(options.json ? planJson(access.plan.cluster.name, access.server, plan) : formatPlan(access.plan.cluster.name, access.server, plan));
-    if (!options.json) for (const problem of plan.problems) io.err(formatProblem(problem as Problem));
+    if (!options.json) for (const problem of plan.problems) io.err(formatProblem(problem));
     return plan.changes.length === 0 && plan.problems.length === 0 ? EXIT_OK : EXIT_INVALID;
   });
 }

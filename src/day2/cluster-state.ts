@@ -3,7 +3,8 @@
 // server is untrusted: names that are not node names are dropped, versions of the wrong form too.
 import { ApiUnavailable, type ApiTarget, apiClients, describeFailure } from '../kube/api-client.js';
 import { NODE_LABEL, REPORT_LABEL, REPORT_NAMESPACE } from '../kube/status-report.js';
-import { JOIN_SCRIPT_LABEL } from '../render/kubernetes.js';
+import { parseIPv4 } from '../plan/ipv4.js';
+import { JOIN_SCRIPT_LABEL, joinScriptName, reportName } from '../render/kubernetes.js';
 
 export interface ObservedNode {
   name: string;
@@ -37,7 +38,6 @@ export interface ClusterState {
 const NODE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const KUBERNETES_VERSION = /^v\d+\.\d+\.\d+$/;
 const PACKAGE_VERSION = /^\d+\.\d+\.\d+-[0-9A-Za-z.~+]+$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const TOKEN_SECRET = /^bootstrap-token-([a-z0-9]{6})$/;
 
 const decoded = (value: string | undefined, form: RegExp): string | null => {
@@ -63,7 +63,7 @@ export function clusterState(nodes: readonly NodeObject[], configMaps: ReadonlyA
       ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
       kubeletVersion: KUBERNETES_VERSION.test(n.status?.nodeInfo?.kubeletVersion ?? '') ? n.status!.nodeInfo!.kubeletVersion! : null,
       unschedulable: n.spec?.unschedulable === true,
-      address: n.status?.addresses?.find((a) => a.type === 'InternalIP' && IPV4.test(a.address ?? ''))?.address ?? null,
+      address: n.status?.addresses?.find((a) => a.type === 'InternalIP' && parseIPv4(a.address ?? '') !== null)?.address ?? null,
     }));
   const owner = (o: { metadata?: { labels?: Record<string, string> } }) => {
     const node = o.metadata?.labels?.[NODE_LABEL];
@@ -75,10 +75,10 @@ export function clusterState(nodes: readonly NodeObject[], configMaps: ReadonlyA
     const node = owner(cm);
     if (node === null) continue;
     const labels = cm.metadata?.labels ?? {};
-    if (JOIN_SCRIPT_LABEL in labels && cm.metadata?.name === `join-${node}`) {
+    if (JOIN_SCRIPT_LABEL in labels && cm.metadata?.name === joinScriptName(node)) {
       joinScripts.push({ node, kubernetesVersion: decoded(cm.binaryData?.['kubernetes-version'], KUBERNETES_VERSION), packageVersion: decoded(cm.binaryData?.['package-version'], PACKAGE_VERSION) });
     }
-    if (REPORT_LABEL in labels && cm.metadata?.name === `report-${node}`) reports.push(node);
+    if (REPORT_LABEL in labels && cm.metadata?.name === reportName(node)) reports.push(node);
   }
   const tokens = new Map<string, string>();
   for (const secret of secrets) {

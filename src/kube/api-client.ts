@@ -67,7 +67,7 @@ export interface ClusterObjects {
   endpoint: ConfigMapLike | null;
 }
 
-/** The typed clients for `target`, each request bounded by its own deadline. */
+/** The core client for `target`, each request bounded by its own deadline. */
 export async function apiClients(target: ApiTarget) {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
@@ -85,7 +85,7 @@ export async function apiClients(target: ApiTarget) {
     middleware: [{ pre: (context: RequestContext) => (context.setSignal(AbortSignal.timeout(timeoutMs)), pass(context)), post: pass }],
     middlewareMergeStrategy: 'append' as const,
   };
-  return { core: kc.makeApiClient(k8s.CoreV1Api), rbac: kc.makeApiClient(k8s.RbacAuthorizationV1Api), bounded, timeoutMs };
+  return { core: kc.makeApiClient(k8s.CoreV1Api), bounded, timeoutMs };
 }
 
 /** Lists the Nodes and the pi-seed reports (and, with `endpoint`, that ConfigMap); throws ApiUnavailable. */

@@ -14,7 +14,7 @@ export function metaData(plan: ClusterPlan, node: PlannedNode, generation: numbe
   return toYaml({ 'instance-id': instanceId(plan.cluster.name, node.name, generation), 'local-hostname': node.name });
 }
 
-export const instanceId = (cluster: string, node: string, generation: number): string => `pi-seed-${cluster}-${node}-${generation}`;
+const instanceId = (cluster: string, node: string, generation: number): string => `pi-seed-${cluster}-${node}-${generation}`;
 
 /** One line, newline-terminated: the release's own line plus pi-seed's flags (docs/cmdline.md). */
 export function cmdline(plan: ClusterPlan): string {
